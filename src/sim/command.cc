@@ -4,6 +4,20 @@
 
 namespace sim {
 
+bool is_generic_argument(std::string_view f) {
+  static constexpr std::string_view kGeneric[] = {
+      "$db", "lsid", "txnNumber", "autocommit", "startTransaction", "$clusterTime", "$readPreference",
+      "readConcern", "writeConcern", "maxTimeMS", "comment", "apiVersion", "apiStrict",
+      "apiDeprecationErrors", "$client", "$audit", "$configServerState", "$replData", "$oplogQueryData",
+      "$queryOptions", "mayBypassWriteBlocking", "maxTimeMSOpOnly", "clientOperationKey", "$configTime",
+      "$topologyTime", "databaseVersion", "shardVersion", "tracking_info", "coordinator", "help",
+      "readOnly", "$readPreference", "allowImplicitCollectionCreation", "versionContext", "rawData"};
+  for (auto g : kGeneric) {
+    if (g == f) return true;
+  }
+  return false;
+}
+
 void CommandRegistry::add(CommandDef def) {
   auto owned = std::make_unique<CommandDef>(std::move(def));
   by_name_[owned->name] = owned.get();

@@ -44,6 +44,12 @@ struct CommandRequest {
 
 class ServerContext;
 
+// True for the generic arguments every command accepts ($db, lsid, txnNumber, autocommit,
+// startTransaction, $clusterTime, $readPreference, readConcern, writeConcern, maxTimeMS,
+// comment, apiVersion, apiStrict, apiDeprecationErrors, $client, ...). Commands that reject
+// unknown fields (40415 "BSON field 'find.foo' is an unknown field.") skip these.
+bool is_generic_argument(std::string_view field);
+
 struct CommandContext {
   ServerContext& server;
   ClientInfo& client;
