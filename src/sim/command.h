@@ -101,6 +101,14 @@ class ServerContext {
   int64_t start_time_ms = 0;
   // The host:port clients reach this server on (filled once listening).
   std::string host_and_port;
+  // topologyVersion (§2.2): a fresh processId per start; the counter is bumped on every
+  // topology change (step-down, reconfig), which also wakes awaitable hellos.
+  bson_oid_t process_id{};
+  std::atomic<int64_t> topology_counter{0};
+  // Set once SIGTERM/SIGINT arrived; long waits (awaitable hello, awaitData) end early.
+  std::atomic<bool> shutting_down{false};
+  // The process's command line, for getCmdLineOpts.
+  std::vector<std::string> argv;
   // Log lines kept for getLog (the newest 1024, each a JSON document).
   void add_log_line(std::string line);
   std::vector<std::string> recent_log() const;

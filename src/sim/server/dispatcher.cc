@@ -1,0 +1,371 @@
+// The dispatcher: request decoding, command lookup, reply shaping (§1, §3.1, §4.1).
+#include "sim/server/dispatcher.h"
+
+#include <cstring>
+#include <exception>
+#include <unordered_map>
+
+#include "common/log.h"
+
+namespace sim::server {
+
+using common::Bson;
+using common::Result;
+using common::Status;
+
+namespace {
+
+// OP_QUERY commands a 5.1+ server still accepts (§1.4).
+bool allowed_over_op_query(std::string_view name) {
+  static constexpr std::string_view kAllowed[] = {"hello",     "isMaster",  "ismaster",     "_isSelf",
+                                                  "authenticate", "buildInfo", "buildinfo", "saslStart",
+                                                  "saslContinue"};
+  for (auto a : kAllowed) {
+    if (a == name) return true;
+  }
+  return false;
+}
+
+// Replies to these are never compressed (§1.3).
+bool never_compressed(std::string_view name) {
+  static constexpr std::string_view kList[] = {"hello",        "isMaster",   "ismaster",        "saslStart",
+                                               "saslContinue", "getnonce",   "authenticate",    "createUser",
+                                               "updateUser",   "copydbSaslStart", "copydbgetnonce", "copydb"};
+  for (auto a : kList) {
+    if (a == name) return true;
+  }
+  return false;
+}
+
+std::string first_key(const bson_t* doc) {
+  bson_iter_t it;
+  if (bson_iter_init(&it, doc) && bson_iter_next(&it)) return bson_iter_key(&it);
+  return "";
+}
+
+int64_t array_length(const bson_t* body, const char* field) {
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, body, field) || !BSON_ITER_HOLDS_ARRAY(&it)) return 0;
+  bson_iter_t child;
+  if (!bson_iter_recurse(&it, &child)) return 0;
+  int64_t n = 0;
+  while (bson_iter_next(&child)) ++n;
+  return n;
+}
+
+uint32_t raw_flags(const Message& m) {
+  if (m.body.size() < 4) return 0;
+  uint32_t v;
+  std::memcpy(&v, m.body.data(), 4);
+  return BSON_UINT32_FROM_LE(v);
+}
+
+}  // namespace
+
+std::string reply_code_name(int code) {
+  static const std::unordered_map<int, const char*> kExtra = {
+      {76, "NoReplicationEnabled"},
+      {183, "ClientMetadataMissingField"},
+      {184, "ClientMetadataAppNameTooLarge"},
+      {185, "ClientMetadataDocumentTooLarge"},
+      {186, "ClientMetadataCannotBeMutated"},
+      {223, "IllegalOpMsgFlag"},
+      {288, "ChecksumMismatch"},
+      {352, "UnsupportedOpQueryCommand"},
+      {40413, "IDLDuplicateField"},
+      {40414, "IDLFailedToParse"},
+      {40415, "IDLUnknownField"},
+  };
+  auto it = kExtra.find(code);
+  if (it != kExtra.end()) return it->second;
+  return common::code_name(code);
+}
+
+int32_t next_request_id() {
+  static std::atomic<int32_t> next{1};
+  int32_t id = next.fetch_add(1);
+  if (id <= 0) {  // wrapped: restart at 1, ids stay positive
+    next.store(2);
+    id = 1;
+  }
+  return id;
+}
+
+Result<CommandRequest> Dispatcher::request_from_op_msg(const OpMsg& msg) {
+  CommandRequest req;
+  const bson_t* body = msg.body.get();
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, body, "$db")) {
+    return Status(kOpMsgMissingDb, "OP_MSG requests require a $db argument");
+  }
+  if (!BSON_ITER_HOLDS_UTF8(&it)) {
+    return Status(common::kTypeMismatch, std::string("BSON field '$db' is the wrong type '") +
+                                             common::type_alias(bson_iter_type(&it)) + "', expected type 'string'");
+  }
+  uint32_t len = 0;
+  const char* db = bson_iter_utf8(&it, &len);
+  req.db.assign(db, len);
+  req.name = first_key(body);
+  req.unacknowledged = msg.more_to_come();
+  if (msg.sequences.empty()) {
+    req.body = msg.body;
+    return req;
+  }
+  bson_t merged;
+  bson_init(&merged);
+  bson_concat(&merged, body);
+  for (const auto& seq : msg.sequences) {
+    if (common::find_field(body, seq.identifier, &it)) {
+      bson_destroy(&merged);
+      return Status(40413, "BSON field '" + req.name + "." + seq.identifier + "' is a duplicate field");
+    }
+    bson_t arr;
+    bson_append_array_begin(&merged, seq.identifier.c_str(), static_cast<int>(seq.identifier.size()), &arr);
+    char buf[16];
+    uint32_t i = 0;
+    for (const auto& d : seq.documents) {
+      auto key = common::array_key(i++, buf);
+      bson_append_document(&arr, key.data(), static_cast<int>(key.size()), d.get());
+    }
+    bson_append_array_end(&merged, &arr);
+  }
+  req.body = Bson::steal(&merged);
+  return req;
+}
+
+Result<CommandRequest> Dispatcher::request_from_op_query(const OpQuery& q, bool legacy_commands_allowed) {
+  CommandRequest req;
+  auto dot = q.full_collection_name.find('.');
+  if (dot == std::string::npos || dot == 0) {
+    return Status(common::kInvalidNamespace, "Invalid ns [" + q.full_collection_name + "]");
+  }
+  req.db = q.full_collection_name.substr(0, dot);
+  std::string coll = q.full_collection_name.substr(dot + 1);
+  // Drivers may wrap the command as {$query: {...}, $readPreference: ...}.
+  const bson_t* cmd = q.query.get();
+  bson_t inner;
+  bson_iter_t it;
+  std::string k = first_key(cmd);
+  if ((k == "$query" || k == "query") && bson_iter_init_find(&it, cmd, k.c_str()) && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+    uint32_t len = 0;
+    const uint8_t* data = nullptr;
+    bson_iter_document(&it, &len, &data);
+    if (!bson_init_static(&inner, data, len)) return Status(common::kInvalidBSON, "invalid $query document");
+    cmd = &inner;
+  }
+  req.name = coll == "$cmd" ? first_key(cmd) : "find";
+  if (coll != "$cmd" || (!legacy_commands_allowed && !allowed_over_op_query(req.name))) {
+    return Status(kUnsupportedOpQueryCommand,
+                  "Unsupported OP_QUERY command: " + req.name +
+                      ". The client driver may require an upgrade. For more details see "
+                      "https://dochub.mongodb.org/core/legacy-opcode-removal");
+  }
+  req.body = Bson(cmd);
+  return req;
+}
+
+void Dispatcher::gossip_cluster_time(const bson_t* body) {
+  if (ctx_.options.standalone) return;
+  bson_iter_t it, ct;
+  if (!bson_iter_init_find(&it, body, "$clusterTime") || !BSON_ITER_HOLDS_DOCUMENT(&it)) return;
+  if (!bson_iter_recurse(&it, &ct) || !bson_iter_find(&ct, "clusterTime") || !BSON_ITER_HOLDS_TIMESTAMP(&ct)) return;
+  uint32_t t = 0, i = 0;
+  bson_iter_timestamp(&ct, &t, &i);
+  // Without keyfile auth the signature is not checked (§2.5).
+  ctx_.clock.advance_to(Timestamp{t, i});
+}
+
+void Dispatcher::append_cluster_time(bson_t* reply) {
+  if (ctx_.options.standalone) return;
+  Timestamp now = ctx_.clock.now();
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, reply, "$clusterTime")) {
+    bson_t ct, sig;
+    bson_append_document_begin(reply, "$clusterTime", -1, &ct);
+    bson_append_timestamp(&ct, "clusterTime", -1, now.t, now.i);
+    bson_append_document_begin(&ct, "signature", -1, &sig);
+    static const uint8_t kZeros[20] = {};
+    bson_append_binary(&sig, "hash", -1, BSON_SUBTYPE_BINARY, kZeros, sizeof kZeros);
+    bson_append_int64(&sig, "keyId", -1, 0);
+    bson_append_document_end(&ct, &sig);
+    bson_append_document_end(reply, &ct);
+  }
+  if (!bson_iter_init_find(&it, reply, "operationTime")) {
+    bson_append_timestamp(reply, "operationTime", -1, now.t, now.i);
+  }
+}
+
+void Dispatcher::count_op(const CommandRequest& req) {
+  auto& oc = ctx_.opcounters;
+  // Like mongod: find/getMore and the write commands feed their own counters (writes per
+  // statement); every other command counts as `command`.
+  if (req.name == "find") {
+    oc.query.fetch_add(1);
+  } else if (req.name == "getMore") {
+    oc.getmore.fetch_add(1);
+  } else if (req.name == "insert") {
+    oc.insert.fetch_add(array_length(req.body.get(), "documents"));
+  } else if (req.name == "update") {
+    oc.update.fetch_add(array_length(req.body.get(), "updates"));
+  } else if (req.name == "delete") {
+    oc.del.fetch_add(array_length(req.body.get(), "deletes"));
+  } else {
+    oc.command.fetch_add(1);
+  }
+}
+
+Bson Dispatcher::error_reply(const Status& st) {
+  bson_t r;
+  bson_init(&r);
+  if (!st.labels().empty()) {
+    bson_t arr;
+    bson_append_array_begin(&r, "errorLabels", -1, &arr);
+    char buf[16];
+    uint32_t i = 0;
+    for (const auto& l : st.labels()) {
+      auto key = common::array_key(i++, buf);
+      common::append_utf8(&arr, key, l);
+    }
+    bson_append_array_end(&r, &arr);
+  }
+  bson_append_double(&r, "ok", -1, 0.0);
+  common::append_utf8(&r, "errmsg", st.message());
+  bson_append_int32(&r, "code", -1, st.code());
+  common::append_utf8(&r, "codeName", reply_code_name(st.code()));
+  if (!st.extra_info().empty()) {
+    auto extra = common::Bson::parse(reinterpret_cast<const uint8_t*>(st.extra_info().data()), st.extra_info().size());
+    if (extra.ok()) {
+      bson_iter_t it;
+      if (bson_iter_init(&it, extra->get())) {
+        while (bson_iter_next(&it)) {
+          std::string_view key = bson_iter_key(&it);
+          if (key == "ok" || key == "errmsg" || key == "code" || key == "codeName" || key == "errorLabels") continue;
+          bson_append_iter(&r, bson_iter_key(&it), -1, &it);
+        }
+      }
+    }
+  }
+  append_cluster_time(&r);
+  return Bson::steal(&r);
+}
+
+Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
+  count_op(req);
+  gossip_cluster_time(req.body.get());
+  const CommandDef* def = ctx_.commands.find(req.name);
+  if (!def) return error_reply(Status(common::kCommandNotFound, "no such command: '" + req.name + "'"));
+  if (def->admin_only && req.db != "admin") {
+    return error_reply(Status(common::kUnauthorized, req.name + " may only be run against the admin database."));
+  }
+  bson_t reply;
+  bson_init(&reply);
+  int64_t opid = state_.begin_op(client, req);
+  Status st;
+  try {
+    CommandContext cctx{ctx_, client, req};
+    st = def->handler(cctx, &reply);
+  } catch (const std::exception& e) {
+    st = Status(common::kInternalError, std::string("command ") + req.name + " failed: " + e.what());
+  } catch (...) {
+    st = Status(common::kInternalError, "command " + req.name + " failed");
+  }
+  state_.end_op(opid);
+  if (!st.ok()) {
+    bson_destroy(&reply);
+    if (!req.unacknowledged) MS_LOG_DEBUG("command {}.{} failed: {}", req.db, req.name, st.to_string());
+    return error_reply(st);
+  }
+  bson_append_double(&reply, "ok", -1, 1.0);
+  append_cluster_time(&reply);
+  return Bson::steal(&reply);
+}
+
+std::string Dispatcher::maybe_compress(std::string msg, const Message& request, std::string_view command) {
+  if (!request.compressor || never_compressed(command)) return msg;
+  auto c = encode_compressed(msg, *request.compressor);
+  if (!c.ok()) {
+    MS_LOG_WARN("cannot compress reply with {}: {}", compressor_name(*request.compressor), c.status().to_string());
+    return msg;
+  }
+  return std::move(c).value();
+}
+
+Dispatcher::Outcome Dispatcher::handle_message(ClientInfo& client, std::string_view bytes) {
+  auto decoded = decode_message(bytes);
+  if (!decoded.ok()) {
+    MS_LOG_WARN("conn{}: closing connection: {}", client.connection_id, decoded.status().to_string());
+    return {"", true};
+  }
+  const Message& m = *decoded;
+  const int32_t rid = m.header.request_id;
+  switch (m.header.op_code) {
+    case kOpMsg: {
+      auto parsed = parse_op_msg(m);
+      if (!parsed.ok()) {
+        const Status& st = parsed.status();
+        MS_LOG_WARN("conn{}: bad OP_MSG: {}", client.connection_id, st.to_string());
+        // Flag and checksum errors are connection-fatal; an unacknowledged request has no
+        // one to report to.
+        if (st.code() == kIllegalOpMsgFlag || st.code() == kChecksumMismatch || (raw_flags(m) & kFlagMoreToCome)) {
+          return {"", true};
+        }
+        Bson err = error_reply(st);
+        return {maybe_compress(encode_op_msg(err.get(), next_request_id(), rid), m, ""), false};
+      }
+      auto req = request_from_op_msg(*parsed);
+      Bson reply;
+      std::string name;
+      if (!req.ok()) {
+        if (parsed->more_to_come()) return {"", false};
+        reply = error_reply(req.status());
+      } else {
+        name = req->name;
+        reply = run_command(client, *req);
+        if (parsed->more_to_come()) return {"", false};
+      }
+      uint32_t flags = parsed->checksum_present() ? kFlagChecksumPresent : 0;
+      return {maybe_compress(encode_op_msg(reply.get(), next_request_id(), rid, flags), m, name), false};
+    }
+    case kOpQuery: {
+      auto parsed = parse_op_query(m.body);
+      Bson reply;
+      std::string name;
+      if (!parsed.ok()) {
+        MS_LOG_WARN("conn{}: bad OP_QUERY: {}", client.connection_id, parsed.status().to_string());
+        reply = error_reply(parsed.status());
+      } else {
+        auto req = request_from_op_query(*parsed, ctx_.options.version() < 51);
+        if (!req.ok()) {
+          reply = error_reply(req.status());
+        } else {
+          name = req->name;
+          reply = run_command(client, *req);
+        }
+      }
+      return {maybe_compress(encode_op_reply(reply.get(), next_request_id(), rid), m, name), false};
+    }
+    case kOpGetMore: {
+      // The legacy getMore had a reply, so it gets one: a query failure.
+      bson_t doc;
+      bson_init(&doc);
+      common::append_utf8(&doc, "$err", "OP_GET_MORE is no longer supported. The client driver may require an upgrade.");
+      bson_append_int32(&doc, "code", -1, kUnsupportedOpQueryCommand);
+      common::append_utf8(&doc, "codeName", reply_code_name(kUnsupportedOpQueryCommand));
+      bson_append_double(&doc, "ok", -1, 0.0);
+      Bson d = Bson::steal(&doc);
+      return {encode_op_reply(d.get(), next_request_id(), rid, 2 /* QueryFailure */), false};
+    }
+    case kOpInsert:
+    case kOpUpdate:
+    case kOpDelete:
+    case kOpKillCursors:
+      // Fire-and-forget legacy writes: removed in 5.1+; logged and dropped (no reply exists).
+      MS_LOG_WARN("conn{}: legacy opcode {} is not supported; ignored", client.connection_id, m.header.op_code);
+      return {"", false};
+    default:
+      MS_LOG_WARN("conn{}: unknown opcode {}; closing connection", client.connection_id, m.header.op_code);
+      return {"", true};
+  }
+}
+
+}  // namespace sim::server

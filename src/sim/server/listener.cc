@@ -1,0 +1,258 @@
+// Listener and per-connection loops (thread per connection, bounded by --max-connections).
+#include "sim/server/listener.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace sim::server {
+
+using common::Status;
+
+struct Listener::Connection {
+  int fd = -1;
+  ClientInfo client;
+  std::thread thread;
+  std::atomic<bool> done{false};
+};
+
+namespace {
+
+// Reads exactly n bytes; false on EOF, error or shutdown.
+bool read_full(int fd, char* buf, size_t n) {
+  while (n > 0) {
+    ssize_t r = ::recv(fd, buf, n, 0);
+    if (r == 0) return false;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    buf += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+bool write_full(int fd, const char* buf, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, buf, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    buf += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+std::string local_address(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return format_address(&ss);
+}
+
+}  // namespace
+
+std::string format_address(const void* p) {
+  const auto* sa = static_cast<const sockaddr*>(p);
+  char host[INET6_ADDRSTRLEN] = {};
+  if (sa->sa_family == AF_INET) {
+    const auto* in = static_cast<const sockaddr_in*>(p);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* in6 = static_cast<const sockaddr_in6*>(p);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "";
+}
+
+Listener::Listener(ServerState& state, Dispatcher& dispatcher) : state_(state), dispatcher_(dispatcher) {}
+
+Listener::~Listener() {
+  stop();
+  reap(true);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status Listener::bind(const std::string& host, int port) {
+  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) return Status(common::kInternalError, std::string("pipe: ") + std::strerror(errno));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  std::string port_s = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), port_s.c_str(), &hints, &res);
+  if (rc != 0) return Status(common::kHostNotFound, "cannot resolve bind address " + host + ": " + gai_strerror(rc));
+  std::string last_err;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_err = std::strerror(errno);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 512) != 0) {
+      last_err = std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    listen_fd_ = fd;
+    break;
+  }
+  freeaddrinfo(res);
+  if (listen_fd_ < 0) {
+    return Status(common::kSocketException, "cannot listen on " + host + ":" + port_s + ": " + last_err);
+  }
+  // The address clients dial: a wildcard bind is reached through the loopback address.
+  std::string local = local_address(listen_fd_);
+  auto colon = local.rfind(':');
+  std::string bound_port = local.substr(colon + 1);
+  std::string shown = host;
+  if (host == "0.0.0.0" || host.empty()) shown = "127.0.0.1";
+  if (host == "::") shown = "::1";
+  if (shown.find(':') != std::string::npos && shown.front() != '[') shown = "[" + shown + "]";
+  for (auto& ch : shown) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  state_.ctx.host_and_port = shown + ":" + bound_port;
+  return Status::OK();
+}
+
+void Listener::run() {
+  while (!stopping_.load()) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(fds, 2, 1000);
+    reap(false);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      MS_LOG_ERROR("poll on listener failed: {}", std::strerror(errno));
+      break;
+    }
+    if (stopping_.load() || (fds[1].revents & POLLIN)) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+        MS_LOG_WARN("accept failed: {}", std::strerror(errno));
+        if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      continue;
+    }
+    std::string remote = format_address(&peer);
+    if (state_.ctx.connections_current.load() >= state_.ctx.options.max_connections) {
+      MS_LOG_WARN("connection refused because too many open connections: {} (from {})",
+                  state_.ctx.connections_current.load(), remote);
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto conn = std::make_unique<Connection>();
+    conn->fd = fd;
+    conn->client.connection_id = state_.ctx.connections_total.fetch_add(1) + 1;
+    conn->client.remote = remote;
+    conn->client.local = local_address(fd);
+    state_.ctx.connections_current.fetch_add(1);
+    MS_LOG_INFO("connection accepted from {} #{} ({} connections now open)", remote, conn->client.connection_id,
+                state_.ctx.connections_current.load());
+    Connection* raw = conn.get();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      conns_.push_back(std::move(conn));
+    }
+    raw->thread = std::thread([this, raw] { serve(raw); });
+  }
+  // Shutdown: stop accepting, then end every connection (a blocked recv returns on
+  // SHUT_RDWR) and wait for their threads.
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& c : conns_) ::shutdown(c->fd, SHUT_RDWR);
+  }
+  reap(true);
+}
+
+void Listener::stop() {
+  if (stopping_.exchange(true)) return;
+  state_.begin_shutdown();
+  if (wake_pipe_[1] >= 0) {
+    char b = 1;
+    ssize_t ignored = ::write(wake_pipe_[1], &b, 1);
+    (void)ignored;
+  }
+}
+
+void Listener::reap(bool all) {
+  std::list<std::unique_ptr<Connection>> finished;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (all || (*it)->done.load()) {
+        finished.push_back(std::move(*it));
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : finished) {
+    if (all) ::shutdown(c->fd, SHUT_RDWR);
+    if (c->thread.joinable()) c->thread.join();
+    ::close(c->fd);  // closed only after the join, so a shutdown() never hits a reused fd
+  }
+}
+
+void Listener::serve(Connection* conn) {
+  const int fd = conn->fd;
+  std::string msg;
+  while (!stopping_.load()) {
+    char header[16];
+    if (!read_full(fd, header, sizeof header)) break;
+    auto h = parse_header(std::string_view(header, sizeof header));
+    if (!h.ok()) {
+      MS_LOG_WARN("conn{}: {}; closing connection", conn->client.connection_id, h.status().message());
+      break;
+    }
+    msg.assign(header, sizeof header);
+    msg.resize(static_cast<size_t>(h->message_length));
+    if (!read_full(fd, msg.data() + 16, msg.size() - 16)) break;
+    state_.bytes_in.fetch_add(static_cast<int64_t>(msg.size()));
+    state_.num_requests.fetch_add(1);
+    Dispatcher::Outcome out = dispatcher_.handle_message(conn->client, msg);
+    if (!out.reply.empty()) {
+      if (!write_full(fd, out.reply.data(), out.reply.size())) break;
+      state_.bytes_out.fetch_add(static_cast<int64_t>(out.reply.size()));
+    }
+    if (out.close) break;
+    if (msg.capacity() > (1u << 20)) std::string().swap(msg);  // do not pin a 48 MB buffer
+  }
+  ::shutdown(fd, SHUT_RDWR);
+  int64_t left = state_.ctx.connections_current.fetch_sub(1) - 1;
+  MS_LOG_INFO("end connection {} ({} connections now open)", conn->client.remote, left);
+  conn->done.store(true);
+}
+
+}  // namespace sim::server

@@ -1,0 +1,86 @@
+// ServerState: operations in flight, topology-change waits, default read/write concern.
+#include "sim/server/server_state.h"
+
+namespace sim::server {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ServerState::ServerState(ServerContext& c) : ctx(c) {}
+
+int64_t ServerState::begin_op(const ClientInfo& client, const CommandRequest& req) {
+  std::lock_guard<std::mutex> lk(mu_);
+  InFlightOp op;
+  op.opid = next_opid_++;
+  op.connection_id = client.connection_id;
+  op.client = client.remote;
+  op.app_name = client.app_name;
+  op.ns = req.db + ".$cmd";
+  op.command = req.body;
+  op.client_metadata = client.metadata;
+  op.start_ms = now_ms();
+  int64_t id = op.opid;
+  ops_.emplace(id, std::move(op));
+  return id;
+}
+
+void ServerState::end_op(int64_t opid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ops_.erase(opid);
+}
+
+std::vector<InFlightOp> ServerState::ops() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<InFlightOp> out;
+  for (const auto& [id, op] : ops_) out.push_back(op);
+  return out;
+}
+
+bool ServerState::request_kill(int64_t opid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return false;
+  it->second.kill_requested = true;
+  return true;
+}
+
+void ServerState::topology_changed() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ctx.topology_counter.fetch_add(1);
+  }
+  topology_cv_.notify_all();
+}
+
+void ServerState::wait_topology_change(int64_t seen, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lk(mu_);
+  // Short slices so that a counter bumped by code that does not notify (the engine writes
+  // ctx.topology_counter directly) is still noticed promptly.
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ctx.shutting_down.load() || ctx.topology_counter.load() != seen) return;
+    auto slice = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    topology_cv_.wait_until(lk, slice);
+  }
+}
+
+void ServerState::begin_shutdown() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ctx.shutting_down.store(true);
+  }
+  topology_cv_.notify_all();
+}
+
+ServerState::DefaultRWConcern ServerState::default_rw_concern() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return rw_;
+}
+
+void ServerState::set_default_rw_concern(DefaultRWConcern c) {
+  std::lock_guard<std::mutex> lk(mu_);
+  rw_ = std::move(c);
+}
+
+}  // namespace sim::server
