@@ -452,6 +452,22 @@ Status run_server_status(ServerState& st, CommandContext& c, bson_t* reply) {
   bson_append_int64(&d, "numSlowDNSOperations", -1, 0);
   bson_append_int64(&d, "numSlowSSLOperations", -1, 0);
   bson_append_int64(&d, "numRequests", -1, st.num_requests.load());
+  bson_t comp, one, side;
+  bson_append_document_begin(&d, "compression", -1, &comp);
+  for (Compressor c : {Compressor::kSnappy, Compressor::kZstd, Compressor::kZlib}) {
+    auto id = static_cast<size_t>(c);
+    bson_append_document_begin(&comp, compressor_name(c), -1, &one);
+    bson_append_document_begin(&one, "compressor", -1, &side);
+    bson_append_int64(&side, "bytesIn", -1, st.compression_bytes[id][0].load());
+    bson_append_int64(&side, "bytesOut", -1, st.compression_bytes[id][1].load());
+    bson_append_document_end(&one, &side);
+    bson_append_document_begin(&one, "decompressor", -1, &side);
+    bson_append_int64(&side, "bytesIn", -1, st.compression_bytes[id][2].load());
+    bson_append_int64(&side, "bytesOut", -1, st.compression_bytes[id][3].load());
+    bson_append_document_end(&one, &side);
+    bson_append_document_end(&comp, &one);
+  }
+  bson_append_document_end(&d, &comp);
   bson_append_document_end(&full, &d);
 
   append_counter_doc(&full, "opcounters", &ctx.opcounters);

@@ -287,6 +287,9 @@ std::string Dispatcher::maybe_compress(std::string msg, const Message& request, 
     MS_LOG_WARN("cannot compress reply with {}: {}", compressor_name(*request.compressor), c.status().to_string());
     return msg;
   }
+  auto id = static_cast<size_t>(*request.compressor);
+  state_.compression_bytes[id][0].fetch_add(static_cast<int64_t>(msg.size() - 16));
+  state_.compression_bytes[id][1].fetch_add(static_cast<int64_t>(c->size() - 25));
   return std::move(c).value();
 }
 
@@ -298,6 +301,11 @@ Dispatcher::Outcome Dispatcher::handle_message(ClientInfo& client, std::string_v
   }
   const Message& m = *decoded;
   const int32_t rid = m.header.request_id;
+  if (m.compressor) {
+    auto id = static_cast<size_t>(*m.compressor);
+    state_.compression_bytes[id][2].fetch_add(static_cast<int64_t>(bytes.size() - 25));
+    state_.compression_bytes[id][3].fetch_add(static_cast<int64_t>(m.body.size()));
+  }
   switch (m.header.op_code) {
     case kOpMsg: {
       auto parsed = parse_op_msg(m);

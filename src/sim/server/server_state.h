@@ -40,6 +40,9 @@ class ServerState {
   // serverStatus.network and connections counters.
   std::atomic<int64_t> bytes_in{0}, bytes_out{0}, num_requests{0};
   std::atomic<int64_t> awaiting_topology_changes{0};
+  // serverStatus.network.compression, per compressor id (0 noop .. 3 zstd):
+  // [id][0] compressor bytesIn, [1] compressor bytesOut, [2] decompressor bytesIn, [3] bytesOut.
+  std::atomic<int64_t> compression_bytes[4][4] = {};
 
   // Operations in flight; begin_op returns the opid.
   int64_t begin_op(const ClientInfo& client, const CommandRequest& req);
