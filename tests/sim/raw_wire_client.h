@@ -106,6 +106,7 @@ class RawConnection {
   }
 
   bool closed() const { return closed_; }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
   // Sends `request` and returns the reply body (empty document when no reply came).
   common::Bson command(std::string_view json, int timeout_ms = 5000) {
