@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -710,16 +711,19 @@ Status run_repl_set_get_config(ServerContext& ctx, bson_t* reply) {
 }
 
 Status run_list_commands(ServerContext& ctx, bson_t* reply) {
+  // Every name a command answers to (aliases included), sorted, each described by the
+  // definition find() dispatches to (a later registration of a name wins).
+  std::set<std::string> names;
+  for (const CommandDef* def : ctx.commands.all()) {
+    names.insert(def->name);
+    for (const auto& a : def->aliases) names.insert(a);
+  }
   bson_t cmds, d, arr;
   bson_append_document_begin(reply, "commands", -1, &cmds);
-  std::string last;
-  for (const CommandDef* def : ctx.commands.all()) {
-    if (def->name == last) continue;
-    // A later registration of the same name wins; list what find() dispatches to.
-    const CommandDef* live = ctx.commands.find(def->name);
+  for (const auto& name : names) {
+    const CommandDef* live = ctx.commands.find(name);
     if (!live) continue;
-    last = def->name;
-    bson_append_document_begin(&cmds, def->name.c_str(), -1, &d);
+    bson_append_document_begin(&cmds, name.c_str(), -1, &d);
     common::append_utf8(&d, "help", live->help);
     bson_append_bool(&d, "requiresAuth", -1, live->requires_auth);
     bson_append_bool(&d, "secondaryOk", -1, !live->is_write);
