@@ -253,7 +253,10 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   count_op(req);
   gossip_cluster_time(req.body.get());
   const CommandDef* def = ctx_.commands.find(req.name);
-  if (!def) return error_reply(Status(common::kCommandNotFound, "no such command: '" + req.name + "'"));
+  if (!def) {
+    MS_LOG_DEBUG("conn{}: no such command: '{}' (db {})", client.connection_id, req.name, req.db);
+    return error_reply(Status(common::kCommandNotFound, "no such command: '" + req.name + "'"));
+  }
   if (def->admin_only && req.db != "admin") {
     return error_reply(Status(common::kUnauthorized, req.name + " may only be run against the admin database."));
   }
@@ -272,7 +275,11 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   state_.end_op(opid);
   if (!st.ok()) {
     bson_destroy(&reply);
-    if (!req.unacknowledged) MS_LOG_DEBUG("command {}.{} failed: {}", req.db, req.name, st.to_string());
+    if (spdlog::should_log(spdlog::level::debug)) {
+      std::string cmd = req.body.json();
+      if (cmd.size() > 512) cmd.resize(512);
+      MS_LOG_DEBUG("conn{}: command {}.{} failed: {}; command: {}", client.connection_id, req.db, req.name, st.to_string(), cmd);
+    }
     return error_reply(st);
   }
   bson_append_double(&reply, "ok", -1, 1.0);
