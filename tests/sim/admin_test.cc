@@ -88,6 +88,27 @@ TEST(AdminHello, CompressionIsTheSupportedSubsetInClientOrder) {
   EXPECT_EQ(h.client.compressors, (std::vector<std::string>{"zlib", "snappy"}));
 }
 
+TEST(AdminHello, HelloOkComesFirstAndMustBeABool) {
+  DispatchHarness h;
+  auto r = h.command(R"({"isMaster": 1, "helloOk": true, "$db": "admin"})");
+  bson_iter_t it;
+  ASSERT_TRUE(bson_iter_init(&it, r.get()));
+  ASSERT_TRUE(bson_iter_next(&it));
+  EXPECT_STREQ(bson_iter_key(&it), "helloOk");
+  EXPECT_EQ(int_field(h.command(R"({"hello": 1, "helloOk": 1, "$db": "admin"})"), "code"), common::kTypeMismatch);
+}
+
+TEST(AdminHello, LaterHelloReportsTheNegotiatedCompressors) {
+  DispatchHarness h;
+  h.command(R"({"hello": 1, "compression": ["zstd"], "$db": "admin"})");
+  auto later = h.command(R"({"hello": 1, "$db": "admin"})");
+  EXPECT_TRUE(has_path(later, "compression.0"));
+  // An empty list renegotiates to nothing.
+  auto none = h.command(R"({"hello": 1, "compression": [], "$db": "admin"})");
+  EXPECT_FALSE(has_field(none, "compression"));
+  EXPECT_TRUE(h.client.compressors.empty());
+}
+
 TEST(AdminHello, ClientMetadataIsAcceptedOnlyOnce) {
   DispatchHarness h;
   auto first = h.command(R"({"hello": 1, "client": {"application": {"name": "app1"}, "driver": {"name": "d", "version": "1"}}, "$db": "admin"})");

@@ -235,6 +235,30 @@ TEST(Dispatcher, OpQueryNonHandshakeCommandIsUnsupportedOn7_0) {
   EXPECT_EQ(str_field(*body, "codeName"), "UnsupportedOpQueryCommand");
 }
 
+TEST(Dispatcher, OpQueryOnACollectionIsALegacyQueryFailure) {
+  DispatchHarness h;
+  auto q = doc(R"({"a": 1})");
+  auto out = h.dispatcher.handle_message(h.client, encode_op_query(q.get(), "test.coll", 1));
+  auto m = decode_message(out.reply);
+  ASSERT_TRUE(m.ok());
+  int32_t flags;
+  std::memcpy(&flags, m->body.data(), 4);
+  EXPECT_EQ(flags & 2, 2);  // QueryFailure
+  auto body = parse_op_reply_document(m->body);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(int_field(*body, "code"), 5739101);
+  EXPECT_TRUE(has_field(*body, "$err"));
+}
+
+TEST(Dispatcher, OpQueryCommandNeedsNumberToReturnOne) {
+  DispatchHarness h;
+  auto q = doc(R"({"isMaster": 1})");
+  auto body = simtest::reply_body(h.dispatcher.handle_message(h.client, encode_op_query(q.get(), "admin.$cmd", 1, 0, 0)).reply);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(int_field(*body, "code"), 16979);
+  EXPECT_EQ(str_field(*body, "errmsg"), "Bad numberToReturn (0) for $cmd type ns - can only be 1 or -1");
+}
+
 TEST(Dispatcher, OpQueryAnyCommandIsAllowedOn4_4) {
   DispatchHarness h(simtest::options_with(false, "4.4"));
   auto q = doc(R"({"ping": 1})");

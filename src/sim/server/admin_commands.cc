@@ -261,24 +261,34 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
     }
     MS_ASSIGN_OR_RETURN(int64_t max_wait, common::get_int(body, "maxAwaitTimeMS", 0));
     if (max_wait < 0) return Status(31373, "maxAwaitTimeMS must be a non-negative integer");
+    // TopologyVersion is IDL-parsed on mongod: both fields required, with their types.
     bson_iter_t tv;
     bson_oid_t pid{};
-    int64_t counter = -1;
-    bool has_pid = false;
+    int64_t counter = 0;
+    bool has_pid = false, has_counter = false;
     if (bson_iter_recurse(&it, &tv)) {
       while (bson_iter_next(&tv)) {
         std::string_view k = bson_iter_key(&tv);
-        if (k == "processId" && BSON_ITER_HOLDS_OID(&tv)) {
+        if (k == "processId") {
+          if (!BSON_ITER_HOLDS_OID(&tv)) {
+            return Status(common::kTypeMismatch, std::string("BSON field 'TopologyVersion.processId' is the wrong type '") +
+                                                     common::type_alias(bson_iter_type(&tv)) + "', expected type 'objectId'");
+          }
           bson_oid_copy(bson_iter_oid(&tv), &pid);
           has_pid = true;
-        } else if (k == "counter" && (BSON_ITER_HOLDS_INT64(&tv) || BSON_ITER_HOLDS_INT32(&tv))) {
+        } else if (k == "counter") {
+          if (!BSON_ITER_HOLDS_INT64(&tv) && !BSON_ITER_HOLDS_INT32(&tv)) {
+            return Status(common::kTypeMismatch, std::string("BSON field 'TopologyVersion.counter' is the wrong type '") +
+                                                     common::type_alias(bson_iter_type(&tv)) + "', expected type 'long'");
+          }
           counter = bson_iter_as_int64(&tv);
+          has_counter = true;
         }
       }
     }
-    if (!has_pid || counter < 0) {
-      return Status(40414, "BSON field 'topologyVersion.processId' is missing but a required field");
-    }
+    if (!has_pid) return Status(40414, "BSON field 'TopologyVersion.processId' is missing but a required field");
+    if (!has_counter) return Status(40414, "BSON field 'TopologyVersion.counter' is missing but a required field");
+    if (counter < 0) return Status(31372, "topologyVersion must have a non-negative counter");
     if (bson_oid_equal(&pid, &ctx.process_id)) {
       int64_t ours = ctx.topology_counter.load();
       if (counter > ours) {
@@ -316,14 +326,18 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
   // client's order (mongod's MessageCompressorManager::serverNegotiate).
   bool negotiated = false;
   if (bson_iter_init_find(&it, body, "compression")) {
-    if (!BSON_ITER_HOLDS_ARRAY(&it)) {
-      return Status(common::kBadValue, "'compression' is not an array");
+    if (!BSON_ITER_HOLDS_ARRAY(&it) && !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+      return Status(common::kTypeMismatch, std::string("BSON field 'compression' is the wrong type '") +
+                                               common::type_alias(bson_iter_type(&it)) + "', expected type 'array'");
     }
     std::vector<std::string> chosen;
     bson_iter_t arr;
     if (bson_iter_recurse(&it, &arr)) {
       while (bson_iter_next(&arr)) {
-        if (!BSON_ITER_HOLDS_UTF8(&arr)) return Status(common::kBadValue, "'compression' is not an array of strings");
+        if (!BSON_ITER_HOLDS_UTF8(&arr)) {
+          return Status(common::kTypeMismatch, std::string("wrong type for field (compression.") + bson_iter_key(&arr) +
+                                                   ") " + common::type_alias(bson_iter_type(&arr)) + " != string");
+        }
         std::string name = bson_iter_utf8(&arr, nullptr);
         auto comp = compressor_from_name(name);
         if (!comp || *comp == Compressor::kNoop) continue;
@@ -334,6 +348,14 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
     negotiated = true;
   }
 
+  // helloOk comes first, as mongod appends it before the replication fields.
+  if (bson_iter_init_find(&it, body, "helloOk")) {
+    if (!BSON_ITER_HOLDS_BOOL(&it)) {
+      return Status(common::kTypeMismatch, std::string("\"helloOk\" had the wrong type. Expected bool, found ") +
+                                               common::type_alias(bson_iter_type(&it)));
+    }
+    bson_append_bool(reply, "helloOk", -1, true);
+  }
   if (ctx.options.standalone) {
     bson_append_bool(reply, legacy ? "ismaster" : "isWritablePrimary", -1, true);
     append_topology_version(reply, ctx);
@@ -349,8 +371,9 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
   bson_append_int32(reply, "minWireVersion", -1, 0);
   bson_append_int32(reply, "maxWireVersion", -1, ctx.options.max_wire_version());
   bson_append_bool(reply, "readOnly", -1, false);
-  if (negotiated && !c.client.compressors.empty()) append_string_array(reply, "compression", c.client.compressors);
-  if (flag_true(body, "helloOk")) bson_append_bool(reply, "helloOk", -1, true);
+  // A hello without `compression` reports what was negotiated earlier on the connection.
+  (void)negotiated;
+  if (!c.client.compressors.empty()) append_string_array(reply, "compression", c.client.compressors);
   return Status::OK();
 }
 

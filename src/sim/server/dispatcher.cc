@@ -153,8 +153,19 @@ Result<CommandRequest> Dispatcher::request_from_op_query(const OpQuery& q, bool 
     if (!bson_init_static(&inner, data, len)) return Status(common::kInvalidBSON, "invalid $query document");
     cmd = &inner;
   }
-  req.name = coll == "$cmd" ? first_key(cmd) : "find";
-  if (coll != "$cmd" || (!legacy_commands_allowed && !allowed_over_op_query(req.name))) {
+  if (coll != "$cmd") {
+    // A legacy query on a collection (OP_QUERY find) is gone since 5.1; mongosim never
+    // served it (§1.4).
+    return Status(kOpQueryNoLongerSupported,
+                  "OP_QUERY is no longer supported. The client driver may require an upgrade. For more details see "
+                  "https://dochub.mongodb.org/core/legacy-opcode-removal");
+  }
+  if (q.number_to_return != 1 && q.number_to_return != -1) {
+    return Status(16979, "Bad numberToReturn (" + std::to_string(q.number_to_return) +
+                             ") for $cmd type ns - can only be 1 or -1");
+  }
+  req.name = first_key(cmd);
+  if (!legacy_commands_allowed && !allowed_over_op_query(req.name)) {
     return Status(kUnsupportedOpQueryCommand,
                   "Unsupported OP_QUERY command: " + req.name +
                       ". The client driver may require an upgrade. For more details see "
@@ -350,6 +361,16 @@ Dispatcher::Outcome Dispatcher::handle_message(ClientInfo& client, std::string_v
         reply = error_reply(parsed.status());
       } else {
         auto req = request_from_op_query(*parsed, ctx_.options.version() < 51);
+        if (!req.ok() && req.status().code() == kOpQueryNoLongerSupported) {
+          // Not a command: answered the legacy way, a QueryFailure with $err.
+          bson_t doc;
+          bson_init(&doc);
+          common::append_utf8(&doc, "$err", req.status().message());
+          bson_append_int32(&doc, "code", -1, kOpQueryNoLongerSupported);
+          bson_append_double(&doc, "ok", -1, 0.0);
+          Bson d = Bson::steal(&doc);
+          return {encode_op_reply(d.get(), next_request_id(), rid, 2 /* QueryFailure */), false};
+        }
         if (!req.ok()) {
           reply = error_reply(req.status());
         } else {

@@ -41,6 +41,7 @@ inline constexpr int kIllegalOpMsgFlag = 223;
 inline constexpr int kChecksumMismatch = 288;
 inline constexpr int kUnsupportedOpQueryCommand = 352;
 inline constexpr int kOpMsgMissingDb = 40571;
+inline constexpr int kOpQueryNoLongerSupported = 5739101;
 
 enum class Compressor : uint8_t { kNoop = 0, kSnappy = 1, kZlib = 2, kZstd = 3 };
 
