@@ -152,7 +152,7 @@ TEST(Handshake, AwaitableHelloWaitsForMaxAwaitTimeMS) {
   uint32_t len = 0;
   const uint8_t* data = nullptr;
   bson_iter_document(&it, &len, &data);
-  common::Bson tv(data, len);
+  common::Bson tv = sim::server::bson_copy_of(data, len);
   std::string awaitable = R"({"hello": 1, "$db": "admin", "maxAwaitTimeMS": 600, "topologyVersion": )" +
                           tv.canonical_json() + "}";
   auto t0 = std::chrono::steady_clock::now();
@@ -181,7 +181,7 @@ TEST(Handshake, AwaitingHelloDoesNotBlockOtherClients) {
   uint32_t len = 0;
   const uint8_t* data = nullptr;
   bson_iter_document(&it, &len, &data);
-  common::Bson tv(data, len);
+  common::Bson tv = sim::server::bson_copy_of(data, len);
   ASSERT_TRUE(waiter.send(simtest::op_msg(
       R"({"hello": 1, "$db": "admin", "maxAwaitTimeMS": 3000, "topologyVersion": )" + tv.canonical_json() + "}")));
   // A stalled half-message on a third connection must not block anyone either.

@@ -109,20 +109,27 @@ TEST(WireOpMsg, SequenceSizeBeyondMessageIsRejected) {
   EXPECT_EQ(r.status().code(), common::kProtocolError);
 }
 
+std::string nested_document(int depth) {
+  std::string out;
+  out.reserve(static_cast<size_t>(depth) * 8 + 5);
+  for (int i = 0; i < depth; ++i) {
+    int32_t len = 5 + 8 * (depth - i);
+    out.append(reinterpret_cast<const char*>(&len), 4);
+    out.append("\x03" "a", 3);  // type, key "a" and its NUL
+  }
+  out.append(std::string("\x05\0\0\0\0", 5));
+  out.append(static_cast<size_t>(depth), '\0');
+  return out;
+}
+
+TEST(WireOpMsg, NestingWithinTheLimitIsAccepted) {
+  std::string d = nested_document(150);
+  EXPECT_TRUE(parse_untrusted_bson(reinterpret_cast<const uint8_t*>(d.data()), d.size()).ok());
+}
+
 TEST(WireOpMsg, DeeplyNestedDocumentIsRefusedWithoutRecursion) {
   // 100000 levels of {"a": {...}}: far past the 200-level limit; must not overflow the stack.
-  const int depth = 100000;
-  std::string inner = std::string("\x05\0\0\0\0", 5);
-  for (int i = 0; i < depth; ++i) {
-    std::string d;
-    int32_t len = static_cast<int32_t>(4 + 1 + 2 + inner.size() + 1);
-    d.append(reinterpret_cast<const char*>(&len), 4);
-    d.push_back('\x03');
-    d.append("a", 2);  // key + NUL
-    d.append(inner);
-    d.push_back('\0');
-    inner = std::move(d);
-  }
+  std::string inner = nested_document(100000);
   auto r = parse_untrusted_bson(reinterpret_cast<const uint8_t*>(inner.data()), inner.size());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), common::kOverflow);

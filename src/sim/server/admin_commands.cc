@@ -312,7 +312,7 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
     uint32_t len = 0;
     const uint8_t* data = nullptr;
     bson_iter_document(&it, &len, &data);
-    c.client.metadata = Bson(data, len);
+    c.client.metadata = bson_copy_of(data, len);
     bson_iter_t app;
     if (bson_iter_init_find(&app, c.client.metadata.get(), "application") && BSON_ITER_HOLDS_DOCUMENT(&app)) {
       bson_iter_t name;
@@ -915,7 +915,7 @@ Status run_set_default_rw_concern(ServerState& st, CommandContext& c, bson_t* re
     uint32_t len = 0;
     const uint8_t* data = nullptr;
     bson_iter_document(&it, &len, &data);
-    Bson rc(data, len);
+    Bson rc = bson_copy_of(data, len);
     MS_ASSIGN_OR_RETURN(std::string level, common::get_string(rc.get(), "level", ""));
     if (!level.empty() && level != "local" && level != "available" && level != "majority") {
       return Status(common::kBadValue, "level: '" + level + "' is not permitted for a default read concern");
@@ -931,7 +931,7 @@ Status run_set_default_rw_concern(ServerState& st, CommandContext& c, bson_t* re
     uint32_t len = 0;
     const uint8_t* data = nullptr;
     bson_iter_document(&it, &len, &data);
-    Bson wc(data, len);
+    Bson wc = bson_copy_of(data, len);
     if (wc.empty()) {
       return Status(common::kBadValue, "The global default write concern cannot be set to an empty write concern");
     }

@@ -244,10 +244,11 @@ Bson Dispatcher::error_reply(const Status& st) {
   bson_append_int32(&r, "code", -1, st.code());
   common::append_utf8(&r, "codeName", reply_code_name(st.code()));
   if (!st.extra_info().empty()) {
-    auto extra = common::Bson::parse(reinterpret_cast<const uint8_t*>(st.extra_info().data()), st.extra_info().size());
-    if (extra.ok()) {
+    bson_t extra;
+    const auto* data = reinterpret_cast<const uint8_t*>(st.extra_info().data());
+    if (bson_init_static(&extra, data, st.extra_info().size()) && bson_validate(&extra, BSON_VALIDATE_NONE, nullptr)) {
       bson_iter_t it;
-      if (bson_iter_init(&it, extra->get())) {
+      if (bson_iter_init(&it, &extra)) {
         while (bson_iter_next(&it)) {
           std::string_view key = bson_iter_key(&it);
           if (key == "ok" || key == "errmsg" || key == "code" || key == "codeName" || key == "errorLabels") continue;

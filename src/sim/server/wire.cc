@@ -199,13 +199,18 @@ Result<Bson> parse_untrusted_bson(const uint8_t* data, size_t len) {
   }
   // Depth check without recursion: libbson's validator recurses, so a hostile document
   // nested a million levels deep must be refused before it gets there.
-  std::vector<bson_iter_t> stack;
+  // bson_iter_t is declared 128-byte aligned; a wrapper keeps that alignment inside the
+  // vector (the attribute is dropped when bson_iter_t itself is a template argument).
+  struct alignas(128) Frame {
+    bson_iter_t it;
+  };
+  std::vector<Frame> stack;
   stack.reserve(16);
-  bson_iter_t it;
-  if (!bson_iter_init(&it, &root)) return Status(common::kInvalidBSON, "invalid BSON: bad document length");
-  stack.push_back(it);
+  Frame first;
+  if (!bson_iter_init(&first.it, &root)) return Status(common::kInvalidBSON, "invalid BSON: bad document length");
+  stack.push_back(first);
   while (!stack.empty()) {
-    bson_iter_t& top = stack.back();
+    bson_iter_t& top = stack.back().it;
     if (!bson_iter_next(&top)) {
       if (top.err_off != 0) {
         return Status(common::kInvalidBSON, "invalid BSON: malformed element at byte " + std::to_string(top.err_off));
@@ -218,7 +223,8 @@ Result<Bson> parse_untrusted_bson(const uint8_t* data, size_t len) {
       if (static_cast<int>(stack.size()) >= kMaxBsonDepth) {
         return Status(common::kOverflow, "BSONObj exceeded maximum nested object depth: " + std::to_string(kMaxBsonDepth));
       }
-      bson_iter_t child;
+      Frame frame;
+      bson_iter_t& child = frame.it;
       if (t == BSON_TYPE_CODEWSCOPE) {
         uint32_t code_len = 0, scope_len = 0;
         const uint8_t* scope = nullptr;
@@ -230,10 +236,20 @@ Result<Bson> parse_untrusted_bson(const uint8_t* data, size_t len) {
       } else if (!bson_iter_recurse(&top, &child)) {
         return Status(common::kInvalidBSON, "invalid BSON: bad nested document");
       }
-      stack.push_back(child);
+      stack.push_back(frame);
     }
   }
-  return Bson::parse(data, len);
+  size_t err_off = 0;
+  if (!bson_validate(&root, BSON_VALIDATE_UTF8_ALLOW_NULL, &err_off)) {
+    return Status(common::kInvalidBSON, "invalid BSON document: malformed at byte " + std::to_string(err_off));
+  }
+  return Bson(&root);
+}
+
+Bson bson_copy_of(const uint8_t* data, size_t len) {
+  bson_t view;
+  if (!bson_init_static(&view, data, len)) return Bson();
+  return Bson(&view);
 }
 
 Result<Message> decode_message(std::string_view bytes) {

@@ -107,6 +107,11 @@ common::Result<Message> decode_message(std::string_view bytes);
 common::Result<OpMsg> parse_op_msg(const Message& msg);
 common::Result<OpQuery> parse_op_query(std::string_view body);
 
+// An owning copy of the document at data/len (already known to be well-formed).
+// common::Bson(const uint8_t*, size_t) must not be used: it leaves documents over 120 bytes
+// pointing at a dead stack copy (see the report of this change).
+common::Bson bson_copy_of(const uint8_t* data, size_t len);
+
 // Validates untrusted BSON bytes (exactly one document spanning `len`): structure, UTF-8,
 // and a nesting depth of at most 200 levels (checked iteratively, before any recursion).
 common::Result<common::Bson> parse_untrusted_bson(const uint8_t* data, size_t len);
