@@ -266,6 +266,56 @@ TEST(Handshake, SigtermExitsZero) {
   EXPECT_EQ(p.stop(), 0);
 }
 
+TEST(Handshake, SigtermEndsOpenAndWaitingConnectionsPromptly) {
+  START_MONGOSIM(p);
+  simtest::RawConnection idle, waiting;
+  ASSERT_TRUE(idle.connect(p.host_port()));
+  ASSERT_TRUE(waiting.connect(p.host_port()));
+  auto first = waiting.command(R"({"hello": 1, "$db": "admin"})");
+  bson_iter_t it;
+  ASSERT_TRUE(bson_iter_init_find(&it, first.get(), "topologyVersion"));
+  uint32_t len = 0;
+  const uint8_t* data = nullptr;
+  bson_iter_document(&it, &len, &data);
+  common::Bson tv = sim::server::bson_copy_of(data, len);
+  ASSERT_TRUE(waiting.send(simtest::op_msg(
+      R"({"hello": 1, "$db": "admin", "maxAwaitTimeMS": 60000, "topologyVersion": )" + tv.canonical_json() + "}")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(p.stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_TRUE(idle.wait_closed(1000));
+}
+
+TEST(Handshake, PooledClientMonitorsWithoutBusyLooping) {
+  START_MONGOSIM(p);
+  mongoc_init();
+  mongoc_uri_t* uri = mongoc_uri_new((p.uri() + "&heartbeatFrequencyMS=500").c_str());
+  ASSERT_NE(uri, nullptr);
+  mongoc_client_pool_t* pool = mongoc_client_pool_new(uri);
+  mongoc_uri_destroy(uri);
+  ASSERT_NE(pool, nullptr);
+  mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
+  mongoc_client_t* c = mongoc_client_pool_pop(pool);
+  std::string err;
+  EXPECT_EQ(int_field(run(c, "admin", R"({"ping": 1})", &err), "ok"), 1) << err;
+  auto before = run(c, "admin", R"({"serverStatus": 1})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto after = run(c, "admin", R"({"serverStatus": 1})");
+  auto commands = [](const common::Bson& d) {
+    bson_iter_t it, v;
+    if (!bson_iter_init(&it, d.get()) || !bson_iter_find_descendant(&it, "opcounters.command", &v)) return int64_t{-1};
+    return bson_iter_as_int64(&v);
+  };
+  int64_t delta = commands(after) - commands(before);
+  EXPECT_GE(delta, 1);
+  // Streaming monitors wait in awaitable hello; polling at 500 ms would be a handful.
+  EXPECT_LT(delta, 40) << "monitoring hellos are answered in a busy loop";
+  EXPECT_EQ(int_field(run(c, "admin", R"({"ping": 1})", &err), "ok"), 1) << err;
+  mongoc_client_pool_push(pool, c);
+  mongoc_client_pool_destroy(pool);
+}
+
 TEST(Handshake, BadFlagExitsTwoNamingTheFlag) {
   std::string cmd = testsupport::mongosim_binary() + " --no-such-flag 2>&1";
   FILE* f = popen(cmd.c_str(), "r");
