@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "common/log.h"
 
@@ -180,7 +181,15 @@ void Listener::run() {
       std::lock_guard<std::mutex> lk(mu_);
       conns_.push_back(std::move(conn));
     }
-    raw->thread = std::thread([this, raw] { serve(raw); });
+    try {
+      raw->thread = std::thread([this, raw] { serve(raw); });
+    } catch (const std::system_error& e) {
+      // Out of threads: refuse this connection, keep serving the others.
+      MS_LOG_WARN("cannot start a thread for connection {}: {}", remote, e.what());
+      ::shutdown(raw->fd, SHUT_RDWR);
+      state_.ctx.connections_current.fetch_sub(1);
+      raw->done.store(true);
+    }
   }
   // Shutdown: stop accepting, then end every connection (a blocked recv returns on
   // SHUT_RDWR) and wait for their threads.
@@ -226,6 +235,20 @@ void Listener::reap(bool all) {
 }
 
 void Listener::serve(Connection* conn) {
+  try {
+    serve_messages(conn);
+  } catch (const std::exception& e) {
+    // Only allocation failures can get here (a 48 MB message on a starved machine); they
+    // end this connection, not the server.
+    MS_LOG_WARN("conn{}: closing connection: {}", conn->client.connection_id, e.what());
+  }
+  ::shutdown(conn->fd, SHUT_RDWR);
+  int64_t left = state_.ctx.connections_current.fetch_sub(1) - 1;
+  MS_LOG_INFO("end connection {} ({} connections now open)", conn->client.remote, left);
+  conn->done.store(true);
+}
+
+void Listener::serve_messages(Connection* conn) {
   const int fd = conn->fd;
   std::string msg;
   while (!stopping_.load()) {
@@ -249,10 +272,6 @@ void Listener::serve(Connection* conn) {
     if (out.close) break;
     if (msg.capacity() > (1u << 20)) std::string().swap(msg);  // do not pin a 48 MB buffer
   }
-  ::shutdown(fd, SHUT_RDWR);
-  int64_t left = state_.ctx.connections_current.fetch_sub(1) - 1;
-  MS_LOG_INFO("end connection {} ({} connections now open)", conn->client.remote, left);
-  conn->done.store(true);
 }
 
 }  // namespace sim::server

@@ -34,6 +34,7 @@ class Listener {
  private:
   struct Connection;
   void serve(Connection* conn);
+  void serve_messages(Connection* conn);
   void reap(bool all);
 
   ServerState& state_;
