@@ -344,4 +344,91 @@ TEST(Dispatcher, ReplyAnswersTheRequestId) {
   EXPECT_NE(m->header.request_id, 0);
 }
 
+// Server-side error labels (§4.3).
+
+std::vector<std::string> labels_of(const common::Bson& r) {
+  std::vector<std::string> out;
+  bson_iter_t it, arr;
+  if (!bson_iter_init_find(&it, r.get(), "errorLabels") || !bson_iter_recurse(&it, &arr)) return out;
+  while (bson_iter_next(&arr)) out.push_back(bson_iter_utf8(&arr, nullptr));
+  return out;
+}
+
+void add_failing(DispatchHarness& h, const char* name, int code, std::string extra_json = "") {
+  add_command(h, name, [code, extra_json](sim::CommandContext&, bson_t*) {
+    common::Status st(code, "injected");
+    if (!extra_json.empty()) st.with_extra_info(std::string(doc(extra_json).bytes()));
+    return st;
+  });
+}
+
+const char* kLsid = R"("lsid": {"id": {"$uuid": "00112233-4455-6677-8899-aabbccddeeff"}})";
+
+TEST(DispatcherLabels, RetryableWriteWithRetriableCodeIsLabelled) {
+  DispatchHarness h;
+  add_failing(h, "insert", 10107);
+  auto r = h.command(std::string(R"({"insert": "c", "documents": [], "txnNumber": {"$numberLong": "1"}, )") + kLsid +
+                     R"(, "$db": "t"})");
+  EXPECT_EQ(labels_of(r), (std::vector<std::string>{"RetryableWriteError", "NoWritesPerformed"}));
+  // NotWritablePrimary is a state-change error: it carries the topologyVersion.
+  EXPECT_TRUE(simtest::has_path(r, "topologyVersion.processId"));
+}
+
+TEST(DispatcherLabels, NoLabelsOutsideASession) {
+  DispatchHarness h;
+  add_failing(h, "insert", 10107);
+  auto r = h.command(R"({"insert": "c", "documents": [], "$db": "t"})");
+  EXPECT_TRUE(labels_of(r).empty());
+  EXPECT_TRUE(has_field(r, "topologyVersion"));
+  add_failing(h, "plain", 2);
+  EXPECT_FALSE(has_field(h.command(R"({"plain": 1, "$db": "t"})"), "topologyVersion"));
+}
+
+TEST(DispatcherLabels, TransactionErrorsAreTransient) {
+  DispatchHarness h;
+  add_failing(h, "find", 112);
+  auto r = h.command(std::string(R"({"find": "c", "txnNumber": {"$numberLong": "1"}, "autocommit": false, )") + kLsid +
+                     R"(, "$db": "t"})");
+  EXPECT_EQ(labels_of(r), (std::vector<std::string>{"TransientTransactionError"}));
+  add_failing(h, "commitTransaction", 251);
+  auto c = h.command(std::string(R"({"commitTransaction": 1, "txnNumber": {"$numberLong": "1"}, "autocommit": false, )") +
+                     kLsid + R"(, "$db": "admin"})");
+  EXPECT_EQ(labels_of(c), (std::vector<std::string>{"TransientTransactionError"}));
+}
+
+TEST(DispatcherLabels, ExplicitLabelListIsUsedExactly) {
+  DispatchHarness h;
+  add_failing(h, "insert", 10107, R"({"errorLabels": []})");
+  auto r = h.command(std::string(R"({"insert": "c", "documents": [], "txnNumber": 1, )") + kLsid + R"(, "$db": "t"})");
+  EXPECT_FALSE(has_field(r, "errorLabels"));
+  add_failing(h, "update", 2, R"({"errorLabels": ["Custom"]})");
+  auto u = h.command(R"({"update": "c", "updates": [], "$db": "t"})");
+  EXPECT_EQ(labels_of(u), (std::vector<std::string>{"Custom"}));
+}
+
+TEST(DispatcherLabels, WriteConcernErrorInOkReplyIsRetryable) {
+  DispatchHarness h;
+  add_command(h, "insert", [](sim::CommandContext&, bson_t* reply) {
+    auto wce = doc(R"({"code": 91, "errmsg": "shutting down"})");
+    bson_append_int32(reply, "n", -1, 1);
+    bson_append_document(reply, "writeConcernError", -1, wce.get());
+    return common::Status::OK();
+  });
+  auto r = h.command(std::string(R"({"insert": "c", "documents": [{}], "txnNumber": 3, )") + kLsid + R"(, "$db": "t"})");
+  EXPECT_EQ(int_field(r, "ok"), 1);
+  EXPECT_EQ(labels_of(r), (std::vector<std::string>{"RetryableWriteError", "NoWritesPerformed"}));
+}
+
+TEST(DispatcherLabels, ChangeStreamAggregateErrorsAreResumable) {
+  DispatchHarness h;
+  add_failing(h, "aggregate", 6);
+  auto r = h.command(R"({"aggregate": 1, "pipeline": [{"$changeStream": {}}], "cursor": {}, "$db": "admin"})");
+  EXPECT_EQ(labels_of(r), (std::vector<std::string>{"ResumableChangeStreamError"}));
+  auto plain = h.command(R"({"aggregate": "c", "pipeline": [{"$match": {}}], "cursor": {}, "$db": "t"})");
+  EXPECT_TRUE(labels_of(plain).empty());
+  add_failing(h, "getMore", 286);
+  EXPECT_EQ(labels_of(h.command(R"({"getMore": {"$numberLong": "5"}, "collection": "c", "$db": "t"})")),
+            (std::vector<std::string>{"NonResumableChangeStreamError"}));
+}
+
 }  // namespace

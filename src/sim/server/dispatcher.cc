@@ -1,11 +1,13 @@
 // The dispatcher: request decoding, command lookup, reply shaping (§1, §3.1, §4.1).
 #include "sim/server/dispatcher.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <unordered_map>
 
 #include "common/log.h"
+#include "sim/server/error_labels.h"
 
 namespace sim::server {
 
@@ -225,36 +227,69 @@ void Dispatcher::count_op(const CommandRequest& req) {
   }
 }
 
-Bson Dispatcher::error_reply(const Status& st) {
+namespace {
+
+void append_labels(bson_t* r, const std::vector<std::string>& labels) {
+  bson_t arr;
+  bson_append_array_begin(r, "errorLabels", -1, &arr);
+  char buf[16];
+  uint32_t i = 0;
+  for (const auto& l : labels) common::append_utf8(&arr, common::array_key(i++, buf), l);
+  bson_append_array_end(r, &arr);
+}
+
+// Adds `extra` to `labels` unless present; TransientTransactionError excludes
+// RetryableWriteError, as on mongod.
+void merge_labels(std::vector<std::string>& labels, const std::vector<std::string>& extra) {
+  for (const auto& l : extra) {
+    if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+  }
+  if (std::find(labels.begin(), labels.end(), "TransientTransactionError") != labels.end()) {
+    labels.erase(std::remove(labels.begin(), labels.end(), "RetryableWriteError"), labels.end());
+    labels.erase(std::remove(labels.begin(), labels.end(), "NoWritesPerformed"), labels.end());
+  }
+}
+
+}  // namespace
+
+Bson Dispatcher::error_reply(const Status& st, const LabelContext* lc) {
+  bson_t extra;
+  bool have_extra = false;
+  if (!st.extra_info().empty()) {
+    const auto* data = reinterpret_cast<const uint8_t*>(st.extra_info().data());
+    have_extra = bson_init_static(&extra, data, st.extra_info().size()) && bson_validate(&extra, BSON_VALIDATE_NONE, nullptr);
+  }
+  bson_iter_t it;
   bson_t r;
   bson_init(&r);
-  if (!st.labels().empty()) {
+  if (have_extra && bson_iter_init_find(&it, &extra, "errorLabels") && BSON_ITER_HOLDS_ARRAY(&it)) {
+    uint32_t len = 0;
+    const uint8_t* data = nullptr;
+    bson_iter_array(&it, &len, &data);
     bson_t arr;
-    bson_append_array_begin(&r, "errorLabels", -1, &arr);
-    char buf[16];
-    uint32_t i = 0;
-    for (const auto& l : st.labels()) {
-      auto key = common::array_key(i++, buf);
-      common::append_utf8(&arr, key, l);
-    }
-    bson_append_array_end(&r, &arr);
+    if (bson_init_static(&arr, data, len) && !bson_empty(&arr)) bson_append_array(&r, "errorLabels", -1, &arr);
+  } else {
+    std::vector<std::string> labels = st.labels();
+    if (lc) merge_labels(labels, server_error_labels(*lc, st.code(), std::nullopt));
+    if (!labels.empty()) append_labels(&r, labels);
+  }
+  // State-change errors tell SDAM which topology they belong to (§4.2).
+  if (is_state_change_error(st.code()) && !(have_extra && bson_iter_init_find(&it, &extra, "topologyVersion"))) {
+    bson_t tv;
+    bson_append_document_begin(&r, "topologyVersion", -1, &tv);
+    bson_append_oid(&tv, "processId", -1, &ctx_.process_id);
+    bson_append_int64(&tv, "counter", -1, ctx_.topology_counter.load());
+    bson_append_document_end(&r, &tv);
   }
   bson_append_double(&r, "ok", -1, 0.0);
   common::append_utf8(&r, "errmsg", st.message());
   bson_append_int32(&r, "code", -1, st.code());
   common::append_utf8(&r, "codeName", reply_code_name(st.code()));
-  if (!st.extra_info().empty()) {
-    bson_t extra;
-    const auto* data = reinterpret_cast<const uint8_t*>(st.extra_info().data());
-    if (bson_init_static(&extra, data, st.extra_info().size()) && bson_validate(&extra, BSON_VALIDATE_NONE, nullptr)) {
-      bson_iter_t it;
-      if (bson_iter_init(&it, &extra)) {
-        while (bson_iter_next(&it)) {
-          std::string_view key = bson_iter_key(&it);
-          if (key == "ok" || key == "errmsg" || key == "code" || key == "codeName" || key == "errorLabels") continue;
-          bson_append_iter(&r, bson_iter_key(&it), -1, &it);
-        }
-      }
+  if (have_extra && bson_iter_init(&it, &extra)) {
+    while (bson_iter_next(&it)) {
+      std::string_view key = bson_iter_key(&it);
+      if (key == "ok" || key == "errmsg" || key == "code" || key == "codeName" || key == "errorLabels") continue;
+      bson_append_iter(&r, bson_iter_key(&it), -1, &it);
     }
   }
   append_cluster_time(&r);
@@ -274,6 +309,8 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   }
   bson_t reply;
   bson_init(&reply);
+  LabelContext lc = label_context_for(req);
+  Timestamp optime_before = ctx_.clock.now();
   int64_t opid = state_.begin_op(client, req);
   Status st;
   try {
@@ -285,6 +322,8 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
     st = Status(common::kInternalError, "command " + req.name + " failed");
   }
   state_.end_op(opid);
+  lc.optime_moved = !(ctx_.clock.now() == optime_before);
+  lc.shutting_down = ctx_.shutting_down.load();
   if (!st.ok()) {
     bson_destroy(&reply);
     if (spdlog::should_log(spdlog::level::debug)) {
@@ -292,7 +331,15 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
       if (cmd.size() > 512) cmd.resize(512);
       MS_LOG_DEBUG("conn{}: command {}.{} failed: {}; command: {}", client.connection_id, req.db, req.name, st.to_string(), cmd);
     }
-    return error_reply(st);
+    return error_reply(st, &lc);
+  }
+  // A write concern error in an OK reply can still be retryable.
+  bson_iter_t it, wce;
+  if (bson_iter_init_find(&it, &reply, "writeConcernError") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+      bson_iter_recurse(&it, &wce) && bson_iter_find(&wce, "code") && BSON_ITER_HOLDS_NUMBER(&wce) &&
+      !bson_iter_init_find(&it, &reply, "errorLabels")) {
+    auto labels = server_error_labels(lc, std::nullopt, static_cast<int>(bson_iter_as_int64(&wce)));
+    if (!labels.empty()) append_labels(&reply, labels);
   }
   bson_append_double(&reply, "ok", -1, 1.0);
   append_cluster_time(&reply);

@@ -17,6 +17,8 @@
 
 namespace sim::server {
 
+struct LabelContext;
+
 class Dispatcher {
  public:
   explicit Dispatcher(ServerState& state) : state_(state), ctx_(state.ctx) {}
@@ -31,9 +33,11 @@ class Dispatcher {
   // Runs a command and returns the complete reply document (ok, errors, $clusterTime...).
   common::Bson run_command(ClientInfo& client, const CommandRequest& req);
 
-  // The server's error reply for `st` (errorLabels, ok: 0, errmsg, code, codeName, extra
-  // info, then cluster time fields).
-  common::Bson error_reply(const common::Status& st);
+  // The server's error reply for `st` (errorLabels, topologyVersion, ok: 0, errmsg, code,
+  // codeName, extra info, then cluster time fields). Labels: an `errorLabels` array in the
+  // Status's extra info is used exactly (a failCommand override, possibly empty); otherwise
+  // the Status's labels plus, with `lc`, the server's own (error_labels.h).
+  common::Bson error_reply(const common::Status& st, const LabelContext* lc = nullptr);
 
   // Request construction from the two request opcodes.
   static common::Result<CommandRequest> request_from_op_msg(const OpMsg& msg);
