@@ -327,6 +327,22 @@ TEST(AdminCurrentOp, ListsTheRunningCommandItself) {
   EXPECT_EQ(int_field(h.command(R"({"killOp": 1, "$db": "admin"})"), "ok"), 0);
 }
 
+TEST(AdminCurrentOp, LargeCommandsAreSummarized) {
+  DispatchHarness h;
+  std::string seen;
+  sim::CommandDef d;
+  d.name = "bigcmd";
+  d.handler = [&](sim::CommandContext&, bson_t*) {
+    for (const auto& op : h.state.ops()) seen = op.command.json();
+    return common::Status::OK();
+  };
+  h.ctx.commands.add(std::move(d));
+  std::string big(40000, 'x');
+  EXPECT_EQ(int_field(h.command(R"({"bigcmd": "c", "payload": ")" + big + R"(", "$db": "t"})"), "ok"), 1);
+  EXPECT_NE(seen.find("$truncated"), std::string::npos) << seen;
+  EXPECT_LT(seen.size(), 200u);
+}
+
 TEST(AdminRWConcern, DefaultsAreImplicitUntilSet) {
   DispatchHarness h;
   auto r = h.command(R"({"getDefaultRWConcern": 1, "$db": "admin"})");

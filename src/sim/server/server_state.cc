@@ -18,7 +18,19 @@ int64_t ServerState::begin_op(const ClientInfo& client, const CommandRequest& re
   op.client = client.remote;
   op.app_name = client.app_name;
   op.ns = req.db + ".$cmd";
-  op.command = req.body;
+  // currentOp shows the command; a large one (an insert batch) is summarized instead of
+  // copied, as mongod truncates big commands in currentOp.
+  if (req.body.size() <= 16 * 1024) {
+    op.command = req.body;
+  } else {
+    bson_t summary;
+    bson_init(&summary);
+    bson_iter_t it;
+    if (bson_iter_init(&it, req.body.get()) && bson_iter_next(&it)) bson_append_iter(&summary, nullptr, 0, &it);
+    common::append_utf8(&summary, "$db", req.db);
+    bson_append_bool(&summary, "$truncated", -1, true);
+    op.command = common::Bson::steal(&summary);
+  }
   op.client_metadata = client.metadata;
   op.start_ms = now_ms();
   int64_t id = op.opid;
