@@ -431,4 +431,32 @@ TEST(DispatcherLabels, ChangeStreamAggregateErrorsAreResumable) {
             (std::vector<std::string>{"NonResumableChangeStreamError"}));
 }
 
+// Stable API parameters.
+
+TEST(DispatcherStableApi, StrictRejectsCommandsOutsideVersion1) {
+  DispatchHarness h;
+  auto r = h.command(R"({"buildInfo": 1, "apiVersion": "1", "apiStrict": true, "$db": "admin"})");
+  EXPECT_EQ(int_field(r, "code"), 323);
+  EXPECT_EQ(str_field(r, "codeName"), "APIStrictError");
+  EXPECT_EQ(str_field(r, "errmsg").rfind("Provided apiStrict:true, but the command buildInfo is not in API Version 1", 0), 0u);
+  EXPECT_EQ(int_field(h.command(R"({"isMaster": 1, "apiVersion": "1", "apiStrict": true, "$db": "admin"})"), "code"), 323);
+  EXPECT_EQ(int_field(h.command(R"({"hello": 1, "apiVersion": "1", "apiStrict": true, "$db": "admin"})"), "ok"), 1);
+  EXPECT_EQ(int_field(h.command(R"({"ping": 1, "apiVersion": "1", "apiStrict": true, "$db": "admin"})"), "ok"), 1);
+  EXPECT_EQ(int_field(h.command(R"({"buildInfo": 1, "apiVersion": "1", "$db": "admin"})"), "ok"), 1);
+}
+
+TEST(DispatcherStableApi, VersionMustBeOneAndIsRequiredWithStrict) {
+  DispatchHarness h;
+  auto v2 = h.command(R"({"ping": 1, "apiVersion": "2", "$db": "admin"})");
+  EXPECT_EQ(int_field(v2, "code"), 322);
+  EXPECT_EQ(str_field(v2, "errmsg"), "API version must be \"1\"");
+  EXPECT_EQ(int_field(h.command(R"({"ping": 1, "apiStrict": false, "$db": "admin"})"), "code"), 4886600);
+  EXPECT_EQ(int_field(h.command(R"({"ping": 1, "apiVersion": 1, "$db": "admin"})"), "code"), common::kTypeMismatch);
+}
+
+TEST(DispatcherStableApi, NotCheckedOn4_4) {
+  DispatchHarness h(simtest::options_with(false, "4.4"));
+  EXPECT_EQ(int_field(h.command(R"({"ping": 1, "apiVersion": "2", "$db": "admin"})"), "ok"), 1);
+}
+
 }  // namespace

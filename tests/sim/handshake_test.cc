@@ -261,6 +261,21 @@ TEST(Handshake, UnacknowledgedInsertGetsNoReplyAndIsApplied) {
   EXPECT_EQ(int_field(count, "n"), 2);
 }
 
+TEST(Handshake, StableApiClientHandshakesOverOpMsgAndIsStrict) {
+  START_MONGOSIM(p);
+  auto c = connect(p.uri());
+  ASSERT_TRUE(c);
+  mongoc_server_api_t* api = mongoc_server_api_new(MONGOC_SERVER_API_V1);
+  mongoc_server_api_strict(api, true);
+  bson_error_t berr;
+  ASSERT_TRUE(mongoc_client_set_server_api(c.get(), api, &berr)) << berr.message;
+  mongoc_server_api_destroy(api);
+  std::string err;
+  EXPECT_EQ(int_field(run(c.get(), "admin", R"({"ping": 1})", &err), "ok"), 1) << err;
+  auto bi = run(c.get(), "admin", R"({"buildInfo": 1})", &err);
+  EXPECT_EQ(int_field(bi, "code"), 323) << bi.json();
+}
+
 TEST(Handshake, SigtermExitsZero) {
   START_MONGOSIM(p);
   EXPECT_EQ(p.stop(), 0);

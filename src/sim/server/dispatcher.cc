@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -62,6 +63,65 @@ uint32_t raw_flags(const Message& m) {
   return BSON_UINT32_FROM_LE(v);
 }
 
+// Commands of Stable API Version 1 (the server's apiVersions() per command).
+bool in_api_v1(std::string_view name) {
+  static constexpr std::string_view kV1[] = {
+      "abortTransaction", "aggregate",      "authenticate",   "bulkWrite",      "collMod",
+      "commitTransaction", "count",         "create",         "createIndexes",  "delete",
+      "drop",             "dropDatabase",   "dropIndexes",    "endSessions",    "explain",
+      "find",             "findAndModify",  "getMore",        "hello",          "insert",
+      "killCursors",      "listCollections", "listDatabases", "listIndexes",    "ping",
+      "refreshSessions",  "saslContinue",   "saslStart",      "update"};
+  for (auto c : kV1) {
+    if (c == name) return true;
+  }
+  return false;
+}
+
+// Stable API parameters (5.0+), as mongod's initializeAPIParameters checks them.
+Status check_api_parameters(const CommandRequest& req, const CommandDef& def, int version) {
+  if (version < 50) return Status::OK();
+  const bson_t* body = req.body.get();
+  bson_iter_t it;
+  std::optional<std::string> api_version;
+  bool strict = false, strict_present = false, deprecation_present = false;
+  auto wrong_type = [](const char* field, const bson_iter_t* i, const char* expected) {
+    return Status(common::kTypeMismatch, std::string("BSON field 'APIParametersFromClient.") + field +
+                                             "' is the wrong type '" + common::type_alias(bson_iter_type(i)) +
+                                             "', expected type '" + expected + "'");
+  };
+  if (bson_iter_init_find(&it, body, "apiVersion")) {
+    if (!BSON_ITER_HOLDS_UTF8(&it)) return wrong_type("apiVersion", &it, "string");
+    api_version = bson_iter_utf8(&it, nullptr);
+  }
+  if (bson_iter_init_find(&it, body, "apiStrict")) {
+    if (!BSON_ITER_HOLDS_BOOL(&it)) return wrong_type("apiStrict", &it, "bool");
+    strict = bson_iter_bool(&it);
+    strict_present = true;
+  }
+  if (bson_iter_init_find(&it, body, "apiDeprecationErrors")) {
+    if (!BSON_ITER_HOLDS_BOOL(&it)) return wrong_type("apiDeprecationErrors", &it, "bool");
+    deprecation_present = true;
+  }
+  if ((strict_present || deprecation_present) && !api_version) {
+    return Status(4886600, "Provided apiStrict and/or apiDeprecationErrors without passing apiVersion");
+  }
+  if (!api_version) return Status::OK();
+  if (*api_version != "1") return Status(common::kAPIVersionError, "API version must be \"1\"");
+  // isMaster is its own command on mongod (not in V1); other aliases share their command's.
+  bool v1 = in_api_v1(req.name) || (in_api_v1(def.name) && req.name != "isMaster" && req.name != "ismaster");
+  if (strict && !v1) {
+    std::string name = req.name == "ismaster" ? "isMaster" : req.name;
+    std::string msg = "Provided apiStrict:true, but the command " + name + " is not in API Version 1";
+    if (version >= 60) {
+      msg += ". Information on supported commands and migrations in API Version 1 can be found at "
+             "https://dochub.mongodb.org/core/manual-versioned-api";
+    }
+    return Status(common::kAPIStrictError, msg);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string reply_code_name(int code) {
@@ -77,6 +137,7 @@ std::string reply_code_name(int code) {
       {40413, "IDLDuplicateField"},
       {40414, "IDLFailedToParse"},
       {40415, "IDLUnknownField"},
+      {324, "APIDeprecationError"},
   };
   auto it = kExtra.find(code);
   if (it != kExtra.end()) return it->second;
@@ -304,6 +365,7 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
     MS_LOG_DEBUG("conn{}: no such command: '{}' (db {})", client.connection_id, req.name, req.db);
     return error_reply(Status(common::kCommandNotFound, "no such command: '" + req.name + "'"));
   }
+  if (Status api = check_api_parameters(req, *def, ctx_.options.version()); !api.ok()) return error_reply(api);
   if (def->admin_only && req.db != "admin") {
     return error_reply(Status(common::kUnauthorized, req.name + " may only be run against the admin database."));
   }
