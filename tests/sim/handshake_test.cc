@@ -5,6 +5,7 @@
 #include <mongoc/mongoc.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -231,6 +232,31 @@ TEST(Handshake, ConnectionIdsIncreaseFromOne) {
   auto hb = b.command(R"({"hello": 1, "$db": "admin"})");
   EXPECT_EQ(int_field(ha, "connectionId"), 1);
   EXPECT_EQ(int_field(hb, "connectionId"), 2);
+}
+
+TEST(Handshake, ManyConcurrentClientsAreServed) {
+  START_MONGOSIM(p);
+  constexpr int kClients = 100, kPings = 20;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&] {
+      simtest::RawConnection conn;
+      if (!conn.connect(p.host_port())) return;
+      for (int i = 0; i < kPings; ++i) {
+        if (int_field(conn.command(R"({"ping": 1, "$db": "admin"})"), "ok") == 1) ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kClients * kPings);
+  simtest::RawConnection check;
+  ASSERT_TRUE(check.connect(p.host_port()));
+  auto status = check.command(R"({"serverStatus": 1, "$db": "admin"})");
+  bson_iter_t it, v;
+  ASSERT_TRUE(bson_iter_init(&it, status.get()));
+  ASSERT_TRUE(bson_iter_find_descendant(&it, "connections.totalCreated", &v));
+  EXPECT_EQ(bson_iter_as_int64(&v), kClients + 1);
 }
 
 TEST(Handshake, ConnectionsBeyondMaxConnectionsAreClosed) {
