@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -110,8 +111,8 @@ class RawConnection {
 
   // Sends `request` and returns the reply body (empty document when no reply came).
   common::Bson command(std::string_view json, int timeout_ms = 5000) {
-    static int32_t id = 100;
-    if (!send(op_msg(json, 0, ++id))) return common::Bson();
+    static std::atomic<int32_t> id{100};
+    if (!send(op_msg(json, 0, id.fetch_add(1) + 1))) return common::Bson();
     std::string reply = recv_message(timeout_ms);
     auto body = reply_body(reply);
     return body.ok() ? std::move(body).value() : common::Bson();
