@@ -436,3 +436,23 @@ TEST_F(MatcherTest, ManyDocumentsScanIsFastEnough) {
 }
 
 }  // namespace
+
+namespace {
+
+class MatcherExprTest : public ::testing::Test {
+ protected:
+  mql::ExpressionContext ctx;
+};
+
+TEST_F(MatcherExprTest, ExprUsesAggregationTruthiness) {
+  Bson f = doc(R"({"$expr": "$flag"})");
+  auto r = mql::Matcher::parse(f.get(), ctx);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r.value()->matches(doc(R"({"flag": true})").get()));
+  EXPECT_TRUE(r.value()->matches(doc(R"({"flag": 5})").get()));
+  EXPECT_FALSE(r.value()->matches(doc(R"({"flag": false})").get()));
+  EXPECT_FALSE(r.value()->matches(doc(R"({"flag": 0})").get()));
+  EXPECT_FALSE(r.value()->matches(doc(R"({"other": 1})").get()));
+}
+
+}  // namespace
