@@ -87,6 +87,19 @@ bool is_number_type(bson_type_t t) {
   return t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE || t == BSON_TYPE_DECIMAL128;
 }
 
+
+// Points `out` at a document/array value's bytes in place (a bson_t made by bson_init_static
+// refers to itself, so it must never be returned or copied by value).
+void init_view(const Value& v, bson_t* out) {
+  const bson_value_t& r = v.raw();
+  if ((r.value_type == BSON_TYPE_DOCUMENT || r.value_type == BSON_TYPE_ARRAY) &&
+      bson_init_static(out, r.value.v_doc.data, r.value.v_doc.data_len)) {
+    return;
+  }
+  static const uint8_t kEmpty[5] = {5, 0, 0, 0, 0};
+  bson_init_static(out, kEmpty, 5);
+}
+
 struct Leaf {
   Op op = Op::kSet;
   std::string path;  // dotted, as written (for messages)
@@ -356,7 +369,8 @@ Status parse_sort_spec(const bson_iter_t* it, Leaf* leaf) {
   }
   if (t != BSON_TYPE_DOCUMENT) return bad;
   Value v = Value::from_iter(it);
-  bson_t spec = v.view();
+  bson_t spec;
+  init_view(v, &spec);
   if (bson_count_keys(&spec) == 0) return bad;
   bson_iter_t f;
   bson_iter_init(&f, &spec);
@@ -391,7 +405,8 @@ Status UpdateImpl::parse_leaf(Op op, const bson_iter_t* it, Leaf* leaf) {
     case Op::kCurrentDate: {
       if (t == BSON_TYPE_BOOL) return Status::OK();
       if (t == BSON_TYPE_DOCUMENT) {
-        bson_t d = leaf->arg.view();
+        bson_t d;
+  init_view(leaf->arg, &d);
         bson_iter_t f;
         bson_iter_init(&f, &d);
         bool seen = false;
@@ -437,7 +452,8 @@ Status UpdateImpl::parse_leaf(Op op, const bson_iter_t* it, Leaf* leaf) {
       return Status::OK();
     case Op::kPull: {
       if (t == BSON_TYPE_DOCUMENT) {
-        bson_t d = leaf->arg.view();
+        bson_t d;
+  init_view(leaf->arg, &d);
         bson_iter_t f;
         bool op_first = false;
         if (bson_iter_init(&f, &d) && bson_iter_next(&f)) {
@@ -465,7 +481,8 @@ Status UpdateImpl::parse_leaf(Op op, const bson_iter_t* it, Leaf* leaf) {
         return Status(common::kBadValue, "The $bit modifier is not compatible with a " + type_name(t) +
                                              ". You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}.");
       }
-      bson_t d = leaf->arg.view();
+      bson_t d;
+  init_view(leaf->arg, &d);
       bson_iter_t f;
       bson_iter_init(&f, &d);
       while (bson_iter_next(&f)) {
@@ -497,7 +514,8 @@ Status UpdateImpl::parse_leaf(Op op, const bson_iter_t* it, Leaf* leaf) {
     case Op::kAddToSet: {
       bool is_each = false;
       if (t == BSON_TYPE_DOCUMENT) {
-        bson_t d = leaf->arg.view();
+        bson_t d;
+  init_view(leaf->arg, &d);
         bson_iter_t f;
         if (bson_iter_init(&f, &d) && bson_iter_next(&f) && std::strcmp(bson_iter_key(&f), "$each") == 0) {
           is_each = true;
@@ -533,7 +551,7 @@ Status UpdateImpl::parse_leaf(Op op, const bson_iter_t* it, Leaf* leaf) {
       bool modifiers = false;
       bson_t d;
       if (t == BSON_TYPE_DOCUMENT) {
-        d = leaf->arg.view();
+        init_view(leaf->arg, &d);
         bson_iter_t f;
         modifiers = bson_iter_init_find(&f, &d, "$each");
       }
@@ -608,7 +626,8 @@ Status UpdateImpl::parse_array_filters(const bson_t* filters) {
                                                type_name(bson_iter_type(&it)));
     }
     Value v = Value::from_iter(&it);
-    bson_t doc = v.view();
+    bson_t doc;
+  init_view(v, &doc);
     // The placeholder: the first component of every top-level path (through $and/$or/$nor).
     std::optional<std::string> id;
     std::string error;
@@ -624,7 +643,8 @@ Status UpdateImpl::parse_array_filters(const bson_t* filters) {
             while (bson_iter_next(&e)) {
               if (!BSON_ITER_HOLDS_DOCUMENT(&e)) continue;
               Value sub = Value::from_iter(&e);
-              bson_t sd = sub.view();
+              bson_t sd;
+  init_view(sub, &sd);
               if (!collect(&sd)) return false;
             }
           }
@@ -1191,16 +1211,16 @@ Status UpdateImpl::apply_leaf(const Leaf& l, const bson_iter_t* in, const Miss& 
         });
       } else if (l.sort_kind == 2) {
         static const uint8_t kEmpty[5] = {5, 0, 0, 0, 0};
-        auto as_doc = [](const bson_value_t& v) {
-          bson_t d;
-          if (v.value_type == BSON_TYPE_DOCUMENT && bson_init_static(&d, v.value.v_doc.data, v.value.v_doc.data_len)) {
-            return d;
+        auto as_doc = [](const bson_value_t& v, bson_t* d) {
+          if (v.value_type == BSON_TYPE_DOCUMENT && bson_init_static(d, v.value.v_doc.data, v.value.v_doc.data_len)) {
+            return;
           }
-          bson_init_static(&d, kEmpty, 5);
-          return d;
+          bson_init_static(d, kEmpty, 5);
         };
         std::stable_sort(vals.begin(), vals.end(), [&](const bson_value_t& a, const bson_value_t& b) {
-          bson_t da = as_doc(a), db = as_doc(b);
+          bson_t da, db;
+          as_doc(a, &da);
+          as_doc(b, &db);
           return l.sort_pattern->compare(&da, &db, coll) < 0;
         });
       }
@@ -1275,7 +1295,8 @@ Status UpdateImpl::apply_leaf(const Leaf& l, const bson_iter_t* in, const Miss& 
       bson_iter_recurse(in, &e);
       std::vector<bson_value_t> all_of;
       if (l.op == Op::kPullAll) {
-        bson_t arr = l.arg.view();
+        bson_t arr;
+        init_view(l.arg, &arr);
         bson_iter_t a;
         bson_iter_init(&a, &arr);
         while (bson_iter_next(&a)) all_of.push_back(*bson_iter_value(&a));
@@ -1343,7 +1364,8 @@ Status UpdateImpl::apply_leaf(const Leaf& l, const bson_iter_t* in, const Miss& 
 // Looks up each $rename source in the original document (plain descent; crossing an array is
 // an error, as the server refuses to move array elements).
 Status UpdateImpl::resolve_renames(ApplyState& st) const {
-  st.rename_src.assign(renames_.size(), Value());
+  st.rename_src.clear();
+  st.rename_src.resize(renames_.size());  // default-constructed: copying a missing Value aborts in libbson
   for (const auto& r : renames_) {
     const FieldPath& from = r->rename_from;
     bson_iter_t it;
