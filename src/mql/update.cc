@@ -1722,6 +1722,18 @@ Result<std::unique_ptr<Update>> Update::parse(const bson_iter_t* u, const bson_t
     bson_t stages;
     if (!bson_init_static(&stages, data, len)) return Status(common::kInvalidBSON, "invalid update pipeline");
     impl->original_ = Bson(&stages);
+    // Only stages that reshape the one document may appear (the server's update whitelist).
+    bson_iter_t st;
+    bson_iter_init(&st, &stages);
+    while (bson_iter_next(&st)) {
+      bson_iter_t first;
+      if (!BSON_ITER_HOLDS_DOCUMENT(&st) || !bson_iter_recurse(&st, &first) || !bson_iter_next(&first)) continue;
+      std::string_view name = iter_key(&first);
+      if (name != "$addFields" && name != "$set" && name != "$project" && name != "$unset" &&
+          name != "$replaceRoot" && name != "$replaceWith") {
+        return Status(common::kInvalidOptions, std::string(name) + " is not allowed to be used within an update");
+      }
+    }
     MS_ASSIGN_OR_RETURN(impl->pipeline_, Pipeline::parse(impl->original_.get(), impl->ctx_, nullptr));
     return std::unique_ptr<Update>(std::move(impl));
   }

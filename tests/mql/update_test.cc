@@ -458,6 +458,76 @@ TEST_F(UpdateTest, OverlappingArrayUpdatesConflict) {
             "ERR 40 Update created a conflict at 'a.0'");
 }
 
+TEST_F(UpdateTest, PositionalMergesWithLiteralIndex) {
+  MatchDetails md;
+  md.elem_match_key = "0";
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": [{"x": 1}, {"x": 2}]})", R"({"$set": {"a.$.y": 5, "a.0.z": 6}})", "", &md),
+            "{ _id: 1, a: [ { x: 1, y: 5, z: 6 }, { x: 2 } ] }");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": [{"x": 1}]})", R"({"$set": {"a.$.x": 5, "a.0.x": 6}})", "", &md),
+            "ERR 40 Update created a conflict at 'a.0.x'");
+}
+
+TEST_F(UpdateTest, AllPositionalOnScalarElementsIsPathNotViable) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": [1]})", R"({"$set": {"a.$[].b": 1}})"),
+            "ERR 28 Cannot create field 'b' in element {0: 1}");
+}
+
+TEST_F(UpdateTest, PullConditionOnElementFields) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": [{"b": 1}, {"b": 3}, 7]})", R"({"$pull": {"a": {"b": {"$gt": 2}}}})"),
+            "{ _id: 1, a: [ { b: 1 }, 7 ] }");
+}
+
+TEST_F(UpdateTest, ArrayOperatorsOnNonArrays) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 1})", R"({"$pull": {"a": 2}})"), "ERR 2 Cannot apply $pull to a non-array value");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 1})", R"({"$pullAll": {"a": [2]}})"),
+            "ERR 2 Cannot apply $pull to a non-array value");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 1})", R"({"$addToSet": {"a": 2}})"),
+            "ERR 2 Cannot apply $addToSet to non-array field. Field named 'a' has non-array type int");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": {"b": 1}})", R"({"$pop": {"a.b": 1}})"),
+            "ERR 14 Path 'a.b' contains an element of non-array type 'int'");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 1.5})", R"({"$bit": {"a": {"and": 1}}})"),
+            "ERR 2 Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type double");
+}
+
+TEST_F(UpdateTest, MissingArraysArePopPullNoOps) {
+  bool modified = true;
+  EXPECT_EQ(Apply(R"({"_id": 1})", R"({"$pop": {"a": 1}, "$pull": {"b": 1}, "$pullAll": {"c": [1]}})", "", nullptr,
+                  false, &modified),
+            "{ _id: 1 }");
+  EXPECT_FALSE(modified);
+}
+
+TEST_F(UpdateTest, ArrayFiltersOnUpsertInsertNeedExistingArray) {
+  EXPECT_EQ(Apply(R"({"_id": 1})", R"({"$set": {"a.$[x]": 1}})", R"([{"x": 1}])", nullptr, true),
+            "ERR 2 The path 'a' must exist in the document in order to apply array updates.");
+}
+
+TEST_F(UpdateTest, ArrayFiltersNotAllowedForReplacementOrPipeline) {
+  EXPECT_EQ(ParseErr(R"({"a": 1})", R"([{"x": 1}])"),
+            "ERR 9 arrayFilters may not be specified for replacement-style updates");
+  EXPECT_EQ(ParseErr(R"([{"$set": {"a": 1}}])", R"([{"x": 1}])"),
+            "ERR 9 arrayFilters may not be specified for pipeline-syle updates");
+}
+
+TEST_F(UpdateTest, PipelineUpdateRejectsOtherStages) {
+  EXPECT_EQ(ParseErr(R"([{"$match": {"a": 1}}])"), "ERR 72 $match is not allowed to be used within an update");
+}
+
+TEST_F(UpdateTest, PipelineUpdateAddsFields) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 2})", R"([{"$set": {"b": {"$add": ["$a", 1]}}}])"), "{ _id: 1, a: 2, b: 3 }");
+}
+
+TEST_F(UpdateTest, PipelineUpdateCannotChangeId) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 2})", R"([{"$set": {"_id": 5}}])"),
+            "ERR 66 After applying the update, the (immutable) field '_id' was found to have been altered to _id: 5");
+}
+
+TEST_F(UpdateTest, PipelineUpdateWithoutChangeIsNoOp) {
+  bool modified = true;
+  Apply(R"({"_id": 1, "a": 2})", R"([{"$set": {"a": 2}}])", "", nullptr, false, &modified);
+  EXPECT_FALSE(modified);
+}
+
 // ---- size and no-op
 
 TEST_F(UpdateTest, TooLargeResultIs10334) {
