@@ -182,8 +182,13 @@ class CmpPred final : public ValuePred {
   bool match(const bson_value_t* v, int64_t*) const override {
     bool inclusive = op_ == CmpOp::kLTE || op_ == CmpOp::kGTE;
     if (rhs_.is_null()) return inclusive && null_like(v, undef_);
-    if (v == nullptr) return false;
     bson_type_t rt = rhs_.type();
+    if (v == nullptr) {
+      // A missing field still compares against MinKey/MaxKey (the server sees an EOO element).
+      if (rt == BSON_TYPE_MAXKEY) return op_ == CmpOp::kLT || op_ == CmpOp::kLTE;
+      if (rt == BSON_TYPE_MINKEY) return op_ == CmpOp::kGT || op_ == CmpOp::kGTE;
+      return false;
+    }
     if (rt != BSON_TYPE_MINKEY && rt != BSON_TYPE_MAXKEY) {
       if (canonical_rank(v->value_type) != canonical_rank(rt)) return false;
       if (canonical_rank(rt) == 10) {
@@ -241,7 +246,7 @@ class InPred final : public ValuePred {
               [this](const Value& a, const Value& b) { return compare_values(&a.raw(), &b.raw(), coll_) < 0; });
   }
   bool match(const bson_value_t* v, int64_t*) const override {
-    if (null_like(v, undef_)) {
+    if (null_like(v, true)) {  // $in with null matches missing and undefined in every version
       if (has_null_) return true;
       if (v == nullptr) return false;
     }
@@ -295,9 +300,10 @@ class ModPred final : public ValuePred {
       case BSON_TYPE_INT64: x = v->value.v_int64; break;
       case BSON_TYPE_DOUBLE:
       case BSON_TYPE_DECIMAL128: {
-        double d = Value(*v).as_double();
-        if (!std::isfinite(d)) return false;
-        x = Value::dbl(d).as_int64();
+        // Truncated toward zero; values outside the int64 range never match.
+        double d = std::trunc(Value(*v).as_double());
+        if (!std::isfinite(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0) return false;
+        x = static_cast<int64_t>(d);
         break;
       }
       default: return false;
@@ -409,6 +415,14 @@ class BitsPred final : public ValuePred {
         case BSON_TYPE_INT64: x = v->value.v_int64; break;
         case BSON_TYPE_DOUBLE: {
           double d = v->value.v_double;
+          if (!std::isfinite(d) || std::trunc(d) != d || d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
+            return false;
+          }
+          x = static_cast<int64_t>(d);
+          break;
+        }
+        case BSON_TYPE_DECIMAL128: {
+          double d = Value(*v).as_double();
           if (!std::isfinite(d) || std::trunc(d) != d || d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
             return false;
           }

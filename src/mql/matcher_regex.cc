@@ -37,7 +37,7 @@ Result<std::shared_ptr<const Regex>> Regex::compile(std::string_view pattern, st
     }
   }
   if (pattern.find('\0') != std::string_view::npos) {
-    return Status(51095, "Regular expression cannot contain an embedded null byte");
+    return Status(common::kBadValue, "Regular expression cannot contain an embedded null byte");
   }
   int err = 0;
   PCRE2_SIZE off = 0;

@@ -12,7 +12,7 @@ namespace mql::internal {
 
 class Regex {
  public:
-  // Errors use the server's codes: 51108 invalid flag, 51091 invalid pattern, 51095 NUL byte.
+  // Errors use the server's codes: 51108 invalid flag, 51091 invalid pattern, 2 NUL byte.
   static common::Result<std::shared_ptr<const Regex>> compile(std::string_view pattern, std::string_view options);
   ~Regex();
   Regex(const Regex&) = delete;

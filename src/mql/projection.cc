@@ -81,9 +81,9 @@ void append_array_key(bson_t* arr, uint32_t i, const bson_value_t* v) {
 Value slice_value(const bson_iter_t* it, const PNode& node) {
   if (bson_iter_type(it) != BSON_TYPE_ARRAY) return Value::from_iter(it);
   bson_iter_t child;
-  std::vector<bson_iter_t> elems;
+  std::vector<bson_value_t> elems;  // shallow: point into the document (bson_iter_t is over-aligned)
   if (bson_iter_recurse(it, &child)) {
-    while (bson_iter_next(&child)) elems.push_back(child);
+    while (bson_iter_next(&child)) elems.push_back(*bson_iter_value(&child));
   }
   auto size = static_cast<int64_t>(elems.size());
   int64_t start, count;
@@ -103,7 +103,7 @@ Value slice_value(const bson_iter_t* it, const PNode& node) {
   }
   bson_t arr = BSON_INITIALIZER;
   for (int64_t i = 0; i < count; ++i) {
-    append_array_key(&arr, static_cast<uint32_t>(i), bson_iter_value(&elems[static_cast<size_t>(start + i)]));
+    append_array_key(&arr, static_cast<uint32_t>(i), &elems[static_cast<size_t>(start + i)]);
   }
   Value v = Value::array(&arr);
   bson_destroy(&arr);

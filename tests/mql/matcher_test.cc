@@ -173,6 +173,9 @@ TEST_F(MatcherTest, MinKeyMaxKeyCompareWithEverything) {
   EXPECT_TRUE(m(R"({"a": {"$gt": {"$minKey": 1}}})", R"({"a": "x"})"));
   EXPECT_TRUE(m(R"({"a": {"$lt": {"$maxKey": 1}}})", R"({"a": {"x": 1}})"));
   EXPECT_FALSE(m(R"({"a": {"$gt": {"$maxKey": 1}}})", R"({"a": 1})"));
+  EXPECT_TRUE(m(R"({"a": {"$lt": {"$maxKey": 1}}})", R"({"b": 1})"));
+  EXPECT_TRUE(m(R"({"a": {"$gte": {"$minKey": 1}}})", R"({"b": 1})"));
+  EXPECT_FALSE(m(R"({"a": {"$gt": {"$maxKey": 1}}})", R"({"b": 1})"));
 }
 
 TEST_F(MatcherTest, NaNComparisons) {
@@ -270,6 +273,9 @@ TEST_F(MatcherTest, Mod) {
   EXPECT_TRUE(m(R"({"a": {"$mod": [4, -1]}})", R"({"a": -9})"));
   EXPECT_FALSE(m(R"({"a": {"$mod": [4, 1]}})", R"({"a": "9"})"));
   EXPECT_TRUE(m(R"({"a": {"$mod": [4, 0]}})", R"({"a": [1, 8]})"));
+  EXPECT_FALSE(m(R"({"a": {"$mod": [4, 0]}})", R"({"a": 1e300})"));
+  EXPECT_FALSE(m(R"({"a": {"$mod": [4, 0]}})", R"({"a": {"$numberDouble": "Infinity"}})"));
+  EXPECT_TRUE(m(R"({"a": {"$mod": [-1, 0]}})", R"({"a": {"$numberLong": "-9223372036854775808"}})"));
   EXPECT_EQ(err(R"({"a": {"$mod": [0, 1]}})").message(), "divisor cannot be 0");
   EXPECT_EQ(err(R"({"a": {"$mod": [1]}})").message(), "malformed mod, not enough elements");
   EXPECT_EQ(err(R"({"a": {"$mod": [1, 2, 3]}})").message(), "malformed mod, too many elements");

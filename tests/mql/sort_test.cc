@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,13 +36,16 @@ int parse_code(const std::string& json, mql::SortPattern::Syntax s = mql::SortPa
 // Sorts documents (JSON) and returns their "_id"s in order.
 std::vector<int> sorted_ids(const std::string& spec, const std::vector<std::string>& docs) {
   mql::SortPattern p = pattern(spec);
-  std::vector<Bson> ds;
-  for (const auto& j : docs) ds.push_back(doc(j));
-  std::stable_sort(ds.begin(), ds.end(), [&](const Bson& a, const Bson& b) { return p.compare(a.get(), b.get()) < 0; });
+  // bson_t is over-aligned; keep each document in its own allocation.
+  std::vector<std::unique_ptr<Bson>> ds;
+  for (const auto& j : docs) ds.push_back(std::make_unique<Bson>(doc(j)));
+  std::stable_sort(ds.begin(), ds.end(), [&](const std::unique_ptr<Bson>& a, const std::unique_ptr<Bson>& b) {
+    return p.compare(a->get(), b->get()) < 0;
+  });
   std::vector<int> ids;
   for (const auto& d : ds) {
     bson_iter_t it;
-    EXPECT_TRUE(bson_iter_init_find(&it, d.get(), "_id"));
+    EXPECT_TRUE(bson_iter_init_find(&it, d->get(), "_id"));
     ids.push_back(bson_iter_int32(&it));
   }
   return ids;

@@ -528,6 +528,43 @@ TEST_F(UpdateTest, PipelineUpdateWithoutChangeIsNoOp) {
   EXPECT_FALSE(modified);
 }
 
+TEST_F(UpdateTest, NestedCreatedFieldsFollowExistingOnes) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": {"z": 1, "b": 2}})", R"({"$set": {"a.y": 3, "a.b": 4, "a.c": 5}})"),
+            "{ _id: 1, a: { z: 1, b: 4, c: 5, y: 3 } }");
+}
+
+TEST_F(UpdateTest, InvalidIdTypeCodeDependsOnVersion) {
+  auto up = Parse(R"({"$set": {"_id": [1]}})");
+  ASSERT_TRUE(up.ok());
+  Bson empty = J("{}");
+  auto r = (*up)->apply(empty.get(), nullptr, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), 53);
+  EXPECT_EQ(r.status().message(), "The '_id' value cannot be of type array");
+  ctx_.version = 44;
+  auto up44 = Parse(R"({"$set": {"_id": [1]}})");
+  auto r44 = (*up44)->apply(empty.get(), nullptr, true);
+  ASSERT_FALSE(r44.ok());
+  EXPECT_EQ(r44.status().code(), 2);
+}
+
+TEST_F(UpdateTest, UnsetThenSetSiblingsInOneUpdate) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": {"b": 1, "c": 2}})", R"({"$unset": {"a.b": 1}, "$set": {"a.d": 3}})"),
+            "{ _id: 1, a: { c: 2, d: 3 } }");
+}
+
+TEST_F(UpdateTest, RenameIntoNewNestedPath) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": 1})", R"({"$rename": {"a": "b.c"}})"), "{ _id: 1, b: { c: 1 } }");
+  EXPECT_EQ(ParseErr(R"({"$rename": {"a": "a.b"}})"),
+            "ERR 2 The source and target field for $rename must not be on the same path: a: \"a.b\"");
+}
+
+TEST_F(UpdateTest, DecimalMixedWithDouble) {
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": {"$numberDecimal": "1"}})", R"({"$mul": {"a": 2}})"),
+            "{ _id: 1, a: NumberDecimal(\"2\") }");
+  EXPECT_EQ(Apply(R"({"_id": 1, "a": {"$numberLong": "3"}})", R"({"$mul": {"a": 2.5}})"), "{ _id: 1, a: 7.5 }");
+}
+
 // ---- size and no-op
 
 TEST_F(UpdateTest, TooLargeResultIs10334) {
