@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mql/collation.h"
@@ -24,6 +25,12 @@ struct ExpressionContext {
   uint32_t cluster_time_inc = 0;
   ServerVersion version = 70;
   std::string db;                       // the request's database (for $lookup, $out)
+  std::string collection;               // the request's collection ("" for {aggregate: 1})
+  // aggregate's allowDiskUse; unset means the server default (allowDiskUseByDefault, true
+  // from 6.0). Blocking stages past their 100 MB limit fail only when disk use is refused.
+  std::optional<bool> allow_disk_use;
+
+  bool disk_use_allowed() const { return allow_disk_use.value_or(version >= 60); }
 
   const Collator* coll() const { return collator.get(); }
 };
