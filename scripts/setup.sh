@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libsqlite3-dev libssl-dev
   libsnappy-dev libzstd-dev zlib1g-dev
-  libpcre2-dev libicu-dev
+  libpcre2-dev libicu-dev libintelrdfpmath-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pymongo
   nodejs npm
