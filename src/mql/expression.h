@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/status.h"
@@ -24,10 +25,20 @@ class Variables {
   void erase(const std::string& name) { bound_.erase(name); }
   // Looks up a bound variable, then `let`, then system variables; nullptr when unknown.
   const Value* find(const std::string& name) const;
+  // Only what set() bound (no `let`, no system variables); nullptr when unbound.
+  const Value* bound(const std::string& name) const;
 
  private:
   const ExpressionContext& ctx_;
   std::map<std::string, Value> bound_;
+  mutable Value now_, cluster_time_;  // materialized on first use
+};
+
+// What an expression reads from the document: top-level field names of $$CURRENT ("a" for
+// "$a.b"), or the whole document ($$ROOT, $$CURRENT, or anything not analysable).
+struct ExpressionDeps {
+  std::set<std::string> fields;
+  bool whole_document = false;
 };
 
 class Expression {
@@ -42,6 +53,13 @@ class Expression {
   // Evaluates against `root` ($$ROOT and $$CURRENT). Runtime errors carry server codes
   // (e.g. 16608 division by zero, 16554 $add on a string).
   virtual common::Result<Value> evaluate(const bson_t* root, Variables& vars) const = 0;
+
+  // True when the value depends neither on the document nor on variables nor on randomness:
+  // evaluate() then gives the same result (or error) for any document, so callers may evaluate
+  // it once (e.g. with an empty document).
+  virtual bool is_constant() const { return false; }
+  // Adds the document fields this expression reads to *deps.
+  virtual void add_dependencies(ExpressionDeps* deps) const { deps->whole_document = true; }
 };
 
 }  // namespace mql
