@@ -16,7 +16,6 @@ std::vector<OpDef> misc_ops() {
   };
 }
 
-std::vector<OpDef> arith_ops() { return {}; }
 std::vector<OpDef> array_ops() { return {}; }
 std::vector<OpDef> string_ops() { return {}; }
 std::vector<OpDef> date_ops() { return {}; }
