@@ -151,6 +151,11 @@ std::string value_string(const Value& v);
 // representable as int64) → the int64, else nullopt. `int32_only` restricts to int32 range.
 std::optional<int64_t> as_integral(const Value& v, bool int32_only = false);
 
+// The server's Value::coerceToString / coerceToDate (16007 / 16006 for other types).
+Result<std::string> coerce_to_string(const Value& v);
+Result<int64_t> coerce_to_date(const Value& v);
+bool coercible_to_date(const Value& v);
+
 inline Status err(int code, std::string msg) { return Status(code, std::move(msg)); }
 
 // A static view over the document/array an iterator points at; false when malformed.

@@ -928,8 +928,5 @@ std::vector<OpDef> misc_ops() {
   };
 }
 
-std::vector<OpDef> string_ops() { return {}; }
-std::vector<OpDef> date_ops() { return {}; }
-std::vector<OpDef> type_ops() { return {}; }
 
 }  // namespace mql::expr
