@@ -1,17 +1,22 @@
 #include "common/bson.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+
 #include <cstring>
 
 namespace common {
 
 Bson::Bson(const uint8_t* data, size_t len) {
-  if (!bson_init_static(&b_, data, len)) {
+  // Copy from a static view straight into b_: a bson_t must never be copied by value, since a
+  // heap-allocated one points into itself.
+  bson_t view;
+  if (!bson_init_static(&view, data, len)) {
     bson_init(&b_);
     return;
   }
-  bson_t tmp;
-  bson_copy_to(&b_, &tmp);
-  b_ = tmp;
+  bson_copy_to(&view, &b_);
 }
 
 Bson Bson::steal(bson_t* src) {
@@ -95,6 +100,113 @@ std::string value_to_json(const bson_value_t* v) {
   auto pos = j.find(':');
   if (pos == std::string::npos || j.size() < pos + 4) return j;
   return j.substr(pos + 2, j.size() - pos - 4);
+}
+
+namespace {
+
+void server_string_of(std::string& out, const bson_value_t* v);
+
+void server_string_container(std::string& out, const uint8_t* data, uint32_t len, bool array) {
+  bson_t d;
+  bson_iter_t it;
+  if (!bson_init_static(&d, data, len) || !bson_iter_init(&it, &d)) {
+    out += array ? "[]" : "{}";
+    return;
+  }
+  bool first = true;
+  out += array ? "[" : "{";
+  while (bson_iter_next(&it)) {
+    out += first ? " " : ", ";
+    first = false;
+    if (!array) {
+      out.append(bson_iter_key(&it), bson_iter_key_len(&it));
+      out += ": ";
+    }
+    server_string_of(out, bson_iter_value(&it));
+  }
+  out += first ? (array ? "]" : "}") : (array ? " ]" : " }");
+}
+
+void server_string_of(std::string& out, const bson_value_t* v) {
+  char buf[64];
+  switch (v->value_type) {
+    case BSON_TYPE_DOUBLE: {
+      double d = v->value.v_double;
+      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e16) {
+        out += fmt::format("{:.1f}", d);
+      } else if (std::isnan(d)) {
+        out += "nan.0";
+      } else if (std::isinf(d)) {
+        out += d < 0 ? "-inf.0" : "inf.0";
+      } else {
+        out += fmt::format("{}", d);
+      }
+      return;
+    }
+    case BSON_TYPE_INT32: out += std::to_string(v->value.v_int32); return;
+    case BSON_TYPE_INT64: out += std::to_string(v->value.v_int64); return;
+    case BSON_TYPE_DECIMAL128: {
+      char dec[BSON_DECIMAL128_STRING];
+      bson_decimal128_to_string(&v->value.v_decimal128, dec);
+      out += "NumberDecimal(\"";
+      out += dec;
+      out += "\")";
+      return;
+    }
+    case BSON_TYPE_UTF8:
+      out += '"';
+      out.append(v->value.v_utf8.str, v->value.v_utf8.len);
+      out += '"';
+      return;
+    case BSON_TYPE_SYMBOL:
+      out.append(v->value.v_symbol.symbol, v->value.v_symbol.len);
+      return;
+    case BSON_TYPE_DOCUMENT: server_string_container(out, v->value.v_doc.data, v->value.v_doc.data_len, false); return;
+    case BSON_TYPE_ARRAY: server_string_container(out, v->value.v_doc.data, v->value.v_doc.data_len, true); return;
+    case BSON_TYPE_OID:
+      bson_oid_to_string(&v->value.v_oid, buf);
+      out += "ObjectId('";
+      out += buf;
+      out += "')";
+      return;
+    case BSON_TYPE_BOOL: out += v->value.v_bool ? "true" : "false"; return;
+    case BSON_TYPE_DATE_TIME: out += fmt::format("new Date({})", v->value.v_datetime); return;
+    case BSON_TYPE_TIMESTAMP:
+      out += fmt::format("Timestamp({}, {})", v->value.v_timestamp.timestamp, v->value.v_timestamp.increment);
+      return;
+    case BSON_TYPE_NULL: out += "null"; return;
+    case BSON_TYPE_UNDEFINED: out += "undefined"; return;
+    case BSON_TYPE_MINKEY: out += "MinKey"; return;
+    case BSON_TYPE_MAXKEY: out += "MaxKey"; return;
+    case BSON_TYPE_REGEX:
+      out += "/";
+      out += v->value.v_regex.regex ? v->value.v_regex.regex : "";
+      out += "/";
+      out += v->value.v_regex.options ? v->value.v_regex.options : "";
+      return;
+    case BSON_TYPE_BINARY: {
+      out += fmt::format("BinData({}, ", static_cast<int>(v->value.v_binary.subtype));
+      for (uint32_t i = 0; i < v->value.v_binary.data_len; ++i) out += fmt::format("{:02X}", v->value.v_binary.data[i]);
+      out += ")";
+      return;
+    }
+    case BSON_TYPE_CODE: out.append(v->value.v_code.code, v->value.v_code.code_len); return;
+    default: out += value_to_json(v); return;
+  }
+}
+
+}  // namespace
+
+std::string to_server_string(const bson_t* doc) {
+  std::string out;
+  server_string_container(out, bson_get_data(doc), doc->len, false);
+  return out;
+}
+
+std::string value_to_server_string(const bson_value_t* v) {
+  std::string out;
+  server_string_of(out, v);
+  return out;
 }
 
 const char* type_alias(bson_type_t t) {

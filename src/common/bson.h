@@ -60,6 +60,11 @@ std::string to_canonical_json(const bson_t* doc);  // canonical extended JSON
 // A single value as relaxed extended JSON (`1`, `"x"`, `{"$oid": ...}`).
 std::string value_to_json(const bson_value_t* v);
 
+// The server's BSONObj::toString form used inside its error messages: `{ a: 1, b: "x" }`,
+// `[ 1, 2 ]`, `ObjectId('…')`, `new Date(…)`, `1.0` for integral doubles.
+std::string to_server_string(const bson_t* doc);
+std::string value_to_server_string(const bson_value_t* v);
+
 // The name MongoDB uses for a BSON type ("double", "string", "objectId", ...) in messages
 // and in $type.
 const char* type_alias(bson_type_t t);
