@@ -96,7 +96,11 @@ Value Value::oid(const bson_oid_t& o) {
 Value& Value::operator=(const Value& o) {
   if (this != &o) {
     bson_value_destroy(&v_);
-    bson_value_copy(&o.v_, &v_);
+    if (o.missing()) {
+      v_.value_type = BSON_TYPE_EOD;
+    } else {
+      bson_value_copy(&o.v_, &v_);
+    }
   }
   return *this;
 }

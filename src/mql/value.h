@@ -16,7 +16,13 @@ namespace mql {
 class Value {
  public:
   Value() { v_.value_type = BSON_TYPE_EOD; }  // missing
-  explicit Value(const bson_value_t& v) { bson_value_copy(&v, &v_); }
+  explicit Value(const bson_value_t& v) {
+    if (v.value_type == BSON_TYPE_EOD) {
+      v_.value_type = BSON_TYPE_EOD;
+    } else {
+      bson_value_copy(&v, &v_);
+    }
+  }
   static Value from_iter(const bson_iter_t* it);  // copies the element's value
   static Value null();
   static Value int32(int32_t v);
@@ -31,7 +37,14 @@ class Value {
   static Value decimal(const bson_decimal128_t& d);
   static Value oid(const bson_oid_t& o);
 
-  Value(const Value& o) { bson_value_copy(&o.v_, &v_); }
+  // libbson cannot copy an EOD value: a missing Value copies as missing.
+  Value(const Value& o) {
+    if (o.missing()) {
+      v_.value_type = BSON_TYPE_EOD;
+    } else {
+      bson_value_copy(&o.v_, &v_);
+    }
+  }
   Value(Value&& o) noexcept : v_(o.v_) { o.v_.value_type = BSON_TYPE_EOD; }
   Value& operator=(const Value& o);
   Value& operator=(Value&& o) noexcept;
