@@ -428,10 +428,10 @@ Field<T> string_list_field(std::string path, F acc, std::function<std::string(co
 
 // A list of structures, each walked with its own schema.
 template <class T, class Item, class F>
-Field<T> struct_list_field(std::string path, F acc, std::shared_ptr<const Schema<Item>> item_schema) {
+Field<T> struct_list_field(std::string path, std::string type, F acc, std::shared_ptr<const Schema<Item>> item_schema) {
   Field<T> f;
   f.path = std::move(path);
-  f.type = "list";
+  f.type = std::move(type);
   f.parse = [acc, item_schema](const YAML::Node& n, T& t, Ctx& ctx, const std::string& where, int line) {
     if (n.IsNull()) return;
     if (!n.IsSequence()) return ctx.error(line, where, "expected a list, got " + describe(n));
@@ -705,9 +705,9 @@ Schema<TaskOptions> build_schema() {
   s.push_back(filter);
 
   s.push_back(bool_field<O>("mapping.allow_merge", [](auto& o) -> auto& { return o.mapping.allow_merge; }));
-  s.push_back(struct_list_field<O, RenameRule>("mapping.rename", [](auto& o) -> auto& { return o.mapping.rename; },
+  s.push_back(struct_list_field<O, RenameRule>("mapping.rename", "list of renames", [](auto& o) -> auto& { return o.mapping.rename; },
                                                rename_schema()));
-  s.push_back(struct_list_field<O, MappingRule>("mapping.rules", [](auto& o) -> auto& { return o.mapping.rules; },
+  s.push_back(struct_list_field<O, MappingRule>("mapping.rules", "list of rules", [](auto& o) -> auto& { return o.mapping.rules; },
                                                 rule_schema()));
   s.push_back(int_field<O>("retry.connection_minutes", [](auto& o) -> auto& { return o.retry.connection_minutes; }, 10, 1440));
   s.push_back(int_field<O>("retry.other_minutes", [](auto& o) -> auto& { return o.retry.other_minutes; }, 1, 1440));
@@ -717,7 +717,7 @@ Schema<TaskOptions> build_schema() {
   s.push_back(int_field<O>("throttle.full.mbps", [](auto& o) -> auto& { return o.throttle.full.mbps; }, 0, kMax));
   s.push_back(int_field<O>("throttle.incremental.rps", [](auto& o) -> auto& { return o.throttle.incremental.rps; }, 0, kMax));
   s.push_back(int_field<O>("throttle.incremental.mbps", [](auto& o) -> auto& { return o.throttle.incremental.mbps; }, 0, kMax));
-  s.push_back(struct_list_field<O, EtlStep>("etl", [](auto& o) -> auto& { return o.etl; }, etl_schema()));
+  s.push_back(struct_list_field<O, EtlStep>("etl", "list of transforms", [](auto& o) -> auto& { return o.etl; }, etl_schema()));
 
   s.push_back(bool_field<O>("alerts.on_failure", [](auto& o) -> auto& { return o.alerts.on_failure; }));
   s.push_back(bool_field<O>("alerts.on_retrying", [](auto& o) -> auto& { return o.alerts.on_retrying; }));
