@@ -25,6 +25,10 @@
 
 namespace sim {
 
+namespace auth {
+class ClientSession;  // sim/auth/session.h
+}
+
 // One client connection, as hello/whatsmyuri/connectionStatus/currentOp see it.
 struct ClientInfo {
   int64_t connection_id = 0;
@@ -33,6 +37,9 @@ struct ClientInfo {
   common::Bson metadata;    // hello's `client` document
   std::string app_name;
   std::vector<std::string> compressors;  // negotiated, in preference order
+  // Authentication state (the logged-in user, a SASL conversation), created by sim/auth on
+  // the connection's first command; query it through sim/auth/auth.h.
+  std::shared_ptr<auth::ClientSession> auth;
 };
 
 struct CommandRequest {
