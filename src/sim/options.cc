@@ -71,6 +71,25 @@ common::Result<ServerOptions> parse_server_options(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "Log level on stderr")
       ->check(CLI::IsMember(std::set<std::string>{"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+  app.add_flag("--auth", o.auth, "Require authentication and enforce each command's privileges (SCRAM-SHA-1/256)");
+  auto* au = app.add_option("--admin-user", o.admin_user,
+                            "Create this user (role root on admin) at start unless it exists; needs --admin-password-file");
+  auto* ap = app.add_option("--admin-password-file", o.admin_password_file,
+                            "File holding the --admin-user password (first line; never logged)");
+  au->needs(ap);
+  ap->needs(au);
+  app.add_option("--tls-mode", o.tls_mode,
+                 "disabled, allow (TLS and plain), prefer (same, as mongod's preferTLS) or require (plain connections are closed)")
+      ->check(CLI::IsMember(std::set<std::string>{"disabled", "allow", "prefer", "require"}));
+  app.add_option("--tls-cert-key-file", o.tls_cert_key_file, "PEM file with the server certificate and private key")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-ca-file", o.tls_ca_file, "PEM file of the CAs that client certificates are verified against")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--tls-allow-invalid-certificates", o.tls_allow_invalid_certificates,
+               "Accept client certificates that fail verification");
+  app.add_flag("--tls-require-client-cert", o.tls_require_client_cert,
+               "Refuse TLS clients that present no certificate (needs --tls-ca-file)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -83,6 +102,18 @@ common::Result<ServerOptions> parse_server_options(int argc, char** argv) {
   if (o.standalone) o.replset.clear();
   if (!o.standalone && o.replset.empty()) {
     return common::Status(common::kBadValue, "--replset: the replica-set name cannot be empty");
+  }
+  if (o.tls_mode != "disabled" && o.tls_cert_key_file.empty()) {
+    return common::Status(common::kBadValue, "--tls-mode " + o.tls_mode + " needs --tls-cert-key-file");
+  }
+  if (o.tls_mode == "disabled" && (!o.tls_cert_key_file.empty() || !o.tls_ca_file.empty())) {
+    return common::Status(common::kBadValue, "--tls-cert-key-file/--tls-ca-file need --tls-mode allow, prefer or require");
+  }
+  if (o.tls_require_client_cert && o.tls_ca_file.empty()) {
+    return common::Status(common::kBadValue, "--tls-require-client-cert needs --tls-ca-file");
+  }
+  if (!o.admin_user.empty() && o.admin_user.find('\0') != std::string::npos) {
+    return common::Status(common::kBadValue, "--admin-user: the name cannot contain NUL characters");
   }
   return o;
 }

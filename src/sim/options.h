@@ -23,6 +23,18 @@ struct ServerOptions {
   int max_connections = 1000;
   std::string log_level = "info";
 
+  // Access control (sim/auth): --auth enforces privileges; users persist in --dbpath.
+  bool auth = false;
+  std::string admin_user;            // created at start as root on admin (with admin_password_file)
+  std::string admin_password_file;   // the password, one line
+
+  // TLS (sim/server/tls.h). tls_mode: disabled, allow, prefer or require.
+  std::string tls_mode = "disabled";
+  std::string tls_cert_key_file;     // PEM with the server certificate and its private key
+  std::string tls_ca_file;           // PEM of the CAs that sign client certificates
+  bool tls_allow_invalid_certificates = false;  // accept client certificates that do not verify
+  bool tls_require_client_cert = false;         // refuse TLS clients without a certificate
+
   // 44, 50, 60, 70, 80 (see mql::ServerVersion).
   mql::ServerVersion version() const;
   // maxWireVersion for the emulated release (4.4 → 9, 5.0 → 13, 6.0 → 17, 7.0 → 21, 8.0 → 25).

@@ -138,6 +138,10 @@ std::string reply_code_name(int code) {
       {40414, "IDLFailedToParse"},
       {40415, "IDLUnknownField"},
       {324, "APIDeprecationError"},
+      {35, "UserModificationFailed"},
+      {49, "InvalidRoleModification"},
+      {334, "MechanismUnavailable"},
+      {5626701, "Location5626701"},
   };
   auto it = kExtra.find(code);
   if (it != kExtra.end()) return it->second;
@@ -369,11 +373,23 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   if (def->admin_only && req.db != "admin") {
     return error_reply(Status(common::kUnauthorized, req.name + " may only be run against the admin database."));
   }
+  std::function<void(bson_t*)> reply_filter;
+  if (access_) {
+    if (Status st = access_->authorize(client, req, *def, &reply_filter); !st.ok()) return error_reply(st);
+  }
+  // currentOp and the debug log never show passwords or SASL payloads.
+  std::optional<Bson> redacted = auth::redact_for_logging(req);
+  CommandRequest shown_req;
+  if (redacted) {
+    shown_req = req;
+    shown_req.body = *redacted;
+  }
+  const CommandRequest& shown = redacted ? shown_req : req;
   bson_t reply;
   bson_init(&reply);
   LabelContext lc = label_context_for(req);
   Timestamp optime_before = ctx_.clock.now();
-  int64_t opid = state_.begin_op(client, req);
+  int64_t opid = state_.begin_op(client, shown);
   Status st;
   try {
     CommandContext cctx{ctx_, client, req};
@@ -389,7 +405,7 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   if (!st.ok()) {
     bson_destroy(&reply);
     if (spdlog::should_log(spdlog::level::debug)) {
-      std::string cmd = req.body.json();
+      std::string cmd = shown.body.json();
       if (cmd.size() > 512) cmd.resize(512);
       MS_LOG_DEBUG("conn{}: command {}.{} failed: {}; command: {}", client.connection_id, req.db, req.name, st.to_string(), cmd);
     }
@@ -403,6 +419,7 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
     auto labels = server_error_labels(lc, std::nullopt, static_cast<int>(bson_iter_as_int64(&wce)));
     if (!labels.empty()) append_labels(&reply, labels);
   }
+  if (reply_filter) reply_filter(&reply);
   bson_append_double(&reply, "ok", -1, 1.0);
   append_cluster_time(&reply);
   return Bson::steal(&reply);

@@ -11,6 +11,7 @@
 
 #include "common/bson.h"
 #include "common/status.h"
+#include "sim/auth/auth.h"
 #include "sim/command.h"
 #include "sim/server/server_state.h"
 #include "sim/server/wire.h"
@@ -21,7 +22,10 @@ struct LabelContext;
 
 class Dispatcher {
  public:
-  explicit Dispatcher(ServerState& state) : state_(state), ctx_(state.ctx) {}
+  // `access` (optional) checks every command against the connection's privileges
+  // (sim/auth/auth.h); without it no command is restricted.
+  explicit Dispatcher(ServerState& state, auth::AccessControl* access = nullptr)
+      : state_(state), ctx_(state.ctx), access_(access) {}
 
   struct Outcome {
     std::string reply;   // whole reply message; empty = send nothing
@@ -52,6 +56,7 @@ class Dispatcher {
 
   ServerState& state_;
   ServerContext& ctx_;
+  auth::AccessControl* access_;
 };
 
 // The codeName for `code`, including protocol-layer codes common::code_name lacks.
