@@ -48,7 +48,15 @@ common::Result<mongoc_uri_t*> make_uri(const ConnectSpec& spec) {
   bson_error_t err;
   mongoc_uri_t* uri = mongoc_uri_new_with_error(spec.uri.c_str(), &err);
   if (!uri) return common::Status(common::kBadValue, std::string("invalid MongoDB URI: ") + err.message);
+  if (!spec.username.empty()) mongoc_uri_set_username(uri, spec.username.c_str());
+  if (!spec.auth_source.empty()) mongoc_uri_set_auth_source(uri, spec.auth_source.c_str());
   if (!spec.password.empty()) mongoc_uri_set_password(uri, spec.password.c_str());
+  if (spec.tls) mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, *spec.tls);
+  if (!spec.tls_ca_file.empty()) mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCAFILE, spec.tls_ca_file.c_str());
+  if (!spec.tls_cert_key_file.empty()) {
+    mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCERTIFICATEKEYFILE, spec.tls_cert_key_file.c_str());
+  }
+  if (spec.tls_allow_invalid_hostnames) mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, true);
   mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, spec.connect_timeout_ms);
   mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, spec.connect_timeout_ms);
   if (spec.socket_timeout_ms > 0) mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, spec.socket_timeout_ms);

@@ -8,6 +8,7 @@
 #include <mongoc/mongoc.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,14 @@ namespace client {
 
 struct ConnectSpec {
   std::string uri;       // mongodb:// or mongodb+srv://, without a password
+  // Applied over the URI's own options when set.
+  std::string username;
+  std::string auth_source;
   std::string password;  // empty: none (kept in memory only, never printed)
+  std::optional<bool> tls;
+  std::string tls_ca_file;
+  std::string tls_cert_key_file;
+  bool tls_allow_invalid_hostnames = false;
   int connect_timeout_ms = 10000;  // also bounds server selection
   int socket_timeout_ms = 0;       // 0: libmongoc's default
   int max_pool_size = 16;
@@ -29,7 +37,7 @@ struct ConnectSpec {
 // The URI with any password replaced by "****" (for output and logs).
 std::string redact_uri(std::string_view uri);
 
-// Parses spec.uri with libmongoc and applies the password and timeouts. The caller owns the
+// Parses spec.uri with libmongoc and applies the credentials, TLS options and timeouts. The caller owns the
 // result (mongoc_uri_destroy). Errors are BadValue with libmongoc's reason.
 common::Result<mongoc_uri_t*> make_uri(const ConnectSpec& spec);
 

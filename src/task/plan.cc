@@ -202,4 +202,23 @@ Plan build_plan(const TaskOptions& options, const std::vector<client::Collection
   return plan;
 }
 
+common::Result<Plan> read_plan(client::Connection& source, const TaskOptions& options) {
+  auto dbs = client::list_databases(source);
+  if (!dbs.ok() && dbs.status().code() == common::kUnauthorized) dbs = client::list_databases(source, true);
+  if (!dbs.ok()) return dbs.status().with_context("listDatabases");
+  std::vector<client::CollectionInfo> catalog;
+  for (const auto& db : *dbs) {
+    if (!database_selected(options, db.name)) continue;
+    auto colls = client::list_collections(source, db.name);
+    if (!colls.ok()) return colls.status().with_context("listCollections on " + db.name);
+    for (auto& c : *colls) {
+      if (!selected(options, {c.db, c.name})) continue;
+      (void)client::read_stats(source, c);    // sizes are estimates: unknown is fine
+      (void)client::read_indexes(source, c);  // index features are checked when known
+      catalog.push_back(std::move(c));
+    }
+  }
+  return build_plan(options, catalog);
+}
+
 }  // namespace task

@@ -56,4 +56,10 @@ bool database_selected(const TaskOptions& options, const std::string& db);
 // accepts (statistics optional). Problems are collected, never fatal here.
 Plan build_plan(const TaskOptions& options, const std::vector<client::CollectionInfo>& catalog);
 
+// Reads the source's catalog (listDatabases — falling back to authorizedDatabases without the
+// privilege —, listCollections, collStats, listIndexes on what the task selects) and builds
+// the plan. Statistics a server refuses are left unknown; a catalog that cannot be listed is
+// an error.
+common::Result<Plan> read_plan(client::Connection& source, const TaskOptions& options);
+
 }  // namespace task
