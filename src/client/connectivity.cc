@@ -586,8 +586,19 @@ class Diagnosis {
     }
   }
 
+  // libmongoc wraps the cause: "No suitable servers found (...): [CAUSE calling hello on 'h']".
+  static std::string cause_of(const std::string& msg) {
+    auto open = msg.find('['), close = msg.rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close < open) return msg;
+    std::string inner = msg.substr(open + 1, close - open - 1);
+    auto calling = inner.find(" calling hello on ");
+    if (calling != std::string::npos) inner.erase(calling);
+    while (!inner.empty() && (inner.back() == '.' || inner.back() == ' ')) inner.pop_back();
+    return inner;
+  }
+
   bool driver_failure(const bson_error_t& err, const std::string& who) {
-    std::string msg = redact_uri(err.message);
+    std::string msg = cause_of(redact_uri(err.message));
     std::string host = reachable_.empty() ? report_.uri : reachable_.front().host->text();
     if (err.domain == MONGOC_ERROR_CLIENT && err.code == MONGOC_ERROR_CLIENT_AUTHENTICATE) {
       return failed("authentication", Failure::kAuthentication,
@@ -609,7 +620,8 @@ class Diagnosis {
       return failed("server", Failure::kTimeout, host + " accepted the connection but did not answer within " +
                                                      std::to_string(spec_.connect_timeout_ms) + " ms: " + msg);
     }
-    if (err.domain == MONGOC_ERROR_PROTOCOL || msg.find("wire version") != std::string::npos) {
+    if (err.domain == MONGOC_ERROR_PROTOCOL || msg.find("wire version") != std::string::npos ||
+        msg.find("Invalid reply") != std::string::npos) {
       return failed("server", Failure::kProtocol, host + " did not answer as a supported MongoDB server: " + msg);
     }
     return failed("server", Failure::kOther, "cannot talk to " + host + ": " + msg);
