@@ -23,19 +23,21 @@ using common::Status;
 struct Listener::Connection {
   int fd = -1;
   ClientInfo client;
+  std::unique_ptr<TlsStream> tls;  // set once a TLS handshake succeeded
   std::thread thread;
   std::atomic<bool> done{false};
 };
 
 namespace {
 
-// Reads exactly n bytes; false on EOF, error or shutdown.
-bool read_full(int fd, char* buf, size_t n) {
+// Reads exactly n bytes (through TLS when the connection has it); false on EOF, error or
+// shutdown.
+bool read_full(int fd, TlsStream* tls, char* buf, size_t n) {
   while (n > 0) {
-    ssize_t r = ::recv(fd, buf, n, 0);
+    ssize_t r = tls ? tls->read(buf, n) : ::recv(fd, buf, n, 0);
     if (r == 0) return false;
     if (r < 0) {
-      if (errno == EINTR) continue;
+      if (!tls && errno == EINTR) continue;
       return false;
     }
     buf += r;
@@ -44,11 +46,11 @@ bool read_full(int fd, char* buf, size_t n) {
   return true;
 }
 
-bool write_full(int fd, const char* buf, size_t n) {
+bool write_full(int fd, TlsStream* tls, const char* buf, size_t n) {
   while (n > 0) {
-    ssize_t w = ::send(fd, buf, n, MSG_NOSIGNAL);
+    ssize_t w = tls ? tls->write(buf, n) : ::send(fd, buf, n, MSG_NOSIGNAL);
     if (w < 0) {
-      if (errno == EINTR) continue;
+      if (!tls && errno == EINTR) continue;
       return false;
     }
     buf += w;
@@ -94,6 +96,9 @@ Listener::~Listener() {
 }
 
 Status Listener::bind(const std::string& host, int port) {
+  auto tls = TlsContext::create(state_.ctx.options);
+  if (!tls.ok()) return tls.status();
+  tls_ = std::move(tls).value();
   if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) return Status(common::kInternalError, std::string("pipe: ") + std::strerror(errno));
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -234,14 +239,44 @@ void Listener::reap(bool all) {
   }
 }
 
+bool Listener::start_transport(Connection* conn) {
+  if (!tls_) return true;
+  unsigned char first = 0;
+  ssize_t r;
+  do {
+    r = ::recv(conn->fd, &first, 1, MSG_PEEK);
+  } while (r < 0 && errno == EINTR);
+  if (r <= 0) return false;
+  if (first != kTlsHandshakeRecord) {
+    if (tls_->mode() != TlsMode::kRequire) return true;
+    MS_LOG_INFO("conn{}: error receiving request from client {}: SSLHandshakeFailed: The server is configured to only "
+                "allow SSL connections; ending connection",
+                conn->client.connection_id, conn->client.remote);
+    return false;
+  }
+  auto stream = tls_->accept(conn->fd);
+  if (!stream.ok()) {
+    MS_LOG_WARN("conn{}: error receiving request from client {}: {}; ending connection", conn->client.connection_id,
+                conn->client.remote, stream.status().to_string());
+    return false;
+  }
+  conn->tls = std::move(stream).value();
+  std::string subject = conn->tls->peer_subject();
+  MS_LOG_DEBUG("conn{}: TLS connection from {}{}", conn->client.connection_id, conn->client.remote,
+               subject.empty() ? "" : " with client certificate " + subject);
+  return true;
+}
+
 void Listener::serve(Connection* conn) {
   try {
-    serve_messages(conn);
+    if (start_transport(conn)) serve_messages(conn);
   } catch (const std::exception& e) {
     // Only allocation failures can get here (a 48 MB message on a starved machine); they
     // end this connection, not the server.
     MS_LOG_WARN("conn{}: closing connection: {}", conn->client.connection_id, e.what());
   }
+  // The TLS session ends (close_notify) while the descriptor is still this connection's.
+  conn->tls.reset();
   ::shutdown(conn->fd, SHUT_RDWR);
   int64_t left = state_.ctx.connections_current.fetch_sub(1) - 1;
   MS_LOG_INFO("end connection {} ({} connections now open)", conn->client.remote, left);
@@ -250,10 +285,11 @@ void Listener::serve(Connection* conn) {
 
 void Listener::serve_messages(Connection* conn) {
   const int fd = conn->fd;
+  TlsStream* tls = conn->tls.get();
   std::string msg;
   while (!stopping_.load()) {
     char header[16];
-    if (!read_full(fd, header, sizeof header)) break;
+    if (!read_full(fd, tls, header, sizeof header)) break;
     auto h = parse_header(std::string_view(header, sizeof header));
     if (!h.ok()) {
       MS_LOG_WARN("conn{}: {}; closing connection", conn->client.connection_id, h.status().message());
@@ -261,12 +297,12 @@ void Listener::serve_messages(Connection* conn) {
     }
     msg.assign(header, sizeof header);
     msg.resize(static_cast<size_t>(h->message_length));
-    if (!read_full(fd, msg.data() + 16, msg.size() - 16)) break;
+    if (!read_full(fd, tls, msg.data() + 16, msg.size() - 16)) break;
     state_.bytes_in.fetch_add(static_cast<int64_t>(msg.size()));
     state_.num_requests.fetch_add(1);
     Dispatcher::Outcome out = dispatcher_.handle_message(conn->client, msg);
     if (!out.reply.empty()) {
-      if (!write_full(fd, out.reply.data(), out.reply.size())) break;
+      if (!write_full(fd, tls, out.reply.data(), out.reply.size())) break;
       state_.bytes_out.fetch_add(static_cast<int64_t>(out.reply.size()));
     }
     if (out.close) break;
