@@ -452,22 +452,23 @@ class Rounder {
   }
 
  private:
+  // The server's GranularityRounderPowersOfTwo: the exponent of the next power of two above
+  // (below) the value, then {$pow: [2, exp]}: an int (long when large) for exp >= 0, a double
+  // below.
   static Result<Value> round_pow2(const Value& v, double x, bool up) {
+    int exp;
     if (v.type() == BSON_TYPE_INT32 || v.type() == BSON_TYPE_INT64) {
-      int64_t n = v.as_int64();
-      uint64_t p = 1;
-      if (up) {
-        while (p <= static_cast<uint64_t>(n)) p <<= 1;
-      } else {
-        while ((p << 1) < static_cast<uint64_t>(n)) p <<= 1;
-      }
-      return v.type() == BSON_TYPE_INT32 && p <= INT32_MAX ? Value::int32(static_cast<int32_t>(p))
-                                                          : Value::int64(static_cast<int64_t>(p));
+      auto n = static_cast<uint64_t>(v.as_int64());
+      const int bits = 64 - __builtin_clzll(n);  // position of the highest set bit, 1-based
+      const bool pow2 = (n & (n - 1)) == 0;
+      exp = up ? bits : (pow2 ? bits - 2 : bits - 1);
+    } else {
+      exp = up ? static_cast<int>(std::floor(std::log2(x))) + 1 : static_cast<int>(std::ceil(std::log2(x))) - 1;
     }
-    double e = std::floor(std::log2(x));
-    double p = std::exp2(e);
-    if (up) return Value::dbl(p > x ? p : p * 2);
-    return Value::dbl(p < x ? p : p / 2);
+    if (exp < 0) return Value::dbl(std::ldexp(1.0, exp));
+    if (exp < 31) return Value::int32(1 << exp);
+    if (exp < 63) return Value::int64(int64_t{1} << exp);
+    return Value::dbl(std::ldexp(1.0, exp));
   }
   std::vector<double> series_;
   bool pow2_;

@@ -579,7 +579,8 @@ Result<Stages> parse_facet(std::string_view, const bson_iter_t* spec, const Pars
   if (!BSON_ITER_HOLDS_DOCUMENT(spec) || !sub_doc(spec, &s) || bson_empty(&s)) {
     return Status(40169, "the $facet specification must be a non-empty object, but found: " + elem_string(spec));
   }
-  ParseState sub_ps{ps.ctx, ps.host, Place::kFacet, ps.depth + 1};
+  // The server counts only $lookup/$unionWith nesting toward kMaxSubPipelineDepth.
+  ParseState sub_ps{ps.ctx, ps.host, Place::kFacet, ps.depth};
   std::vector<std::pair<std::string, StageList>> facets;
   bson_iter_t it;
   bson_iter_init(&it, &s);
