@@ -206,17 +206,13 @@ D round_integral(const D& a, Round r) {
 
 D round_places(const D& a, int places, Round r) {
   if (!is_finite(a)) return a;
-  // Quantize to the quantum 1E-places; a value already coarser than that is unchanged, and a
-  // quantize that would need more than 34 digits keeps the value (it is already exact there).
-  int exp = static_cast<int>((((a.high >> 61) & 3) == 3 ? (a.high >> 47) : (a.high >> 49)) & 0x3FFF) - 6176;
-  if (exp >= -places) return a;
+  // Quantize to the quantum 1E-places, as the server's Decimal128::quantize: the result always
+  // has that exponent (5 to 2 places is 5.00), and NaN when it would need more than 34 digits.
   D quantum;
   quantum.low = 1;
   quantum.high = static_cast<uint64_t>(6176 - places) << 49;
   _IDEC_flags f = 0;
-  D q = from_bid(bid128_quantize(to_bid(a), to_bid(quantum), rnd(r), &f));
-  if (f & BID_INVALID_EXCEPTION) return a;
-  return q;
+  return from_bid(bid128_quantize(to_bid(a), to_bid(quantum), rnd(r), &f));
 }
 
 int compare(const D& a, const D& b) {

@@ -2,6 +2,7 @@
 // operator registry with version gating, and the shared node machinery. Operators live in
 // expression_<family>.cc.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unordered_map>
 
@@ -283,12 +284,12 @@ Result<ExprPtr> parse_object(const bson_t* obj, Scope& sc) {
   bson_iter_init(&it, obj);
   while (bson_iter_next(&it)) {
     std::string key(bson_iter_key(&it), bson_iter_key_len(&it));
-    // The server's ExpressionObject::parse: field names are validated like a FieldPath
-    // component, and duplicates are rejected.
-    if (key.empty()) return err(16412, "FieldPath field names may not be empty strings.");
-    if (key[0] == '$') {
-      return err(16404, "a field name cannot start with '$' (" + key + ") inside an object expression");
+    // The server's ExpressionObject::parse: FieldPath::uassertValidFieldName, then duplicates.
+    if (key.empty()) return err(15998, "FieldPath field names may not be empty strings.");
+    if (key[0] == '$' && key != "$id" && key != "$ref" && key != "$db") {
+      return err(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
     }
+    if (key.find('\0') != std::string::npos) return err(16411, "FieldPath field names may not contain '\0'.");
     if (key.find('.') != std::string::npos) {
       return err(16412, "FieldPath field names may not contain '.'. Consider using $getField or $setField.");
     }
@@ -497,6 +498,12 @@ Value make_doc(const std::vector<std::pair<std::string, Value>>& fields) {
   Value r = Value::document(&b);
   bson_destroy(&b);
   return r;
+}
+
+std::string format_g(double d) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", d);
+  return buf;
 }
 
 int cmp(const Value& a, const Value& b, const Call& c) { return compare_values(&a.raw(), &b.raw(), c.ctx().coll()); }

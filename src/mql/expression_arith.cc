@@ -8,13 +8,6 @@
 namespace mql::expr {
 namespace {
 
-std::string num_string(double d) {
-  // The server streams doubles into messages with "%g".
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", d);
-  return buf;
-}
-
 const bson_value_t& R(const Value& v) { return v.raw(); }
 double D(const Value& v) { return num_to_double(v.raw()); }
 
@@ -77,7 +70,7 @@ Result<Value> ln_fn(const Value& v, std::string_view) {
     if (dec::compare(d, dec::zero()) > 0) return Value::decimal(dec::ln(d));
   }
   double x = D(v);
-  if (!(x > 0 || std::isnan(x))) return err(28766, "$ln's argument must be a positive number, but is " + num_string(x));
+  if (!(x > 0 || std::isnan(x))) return err(28766, "$ln's argument must be a positive number, but is " + format_g(x));
   return Value::dbl(std::log(x));
 }
 
@@ -87,7 +80,7 @@ Result<Value> log10_fn(const Value& v, std::string_view) {
     if (dec::compare(d, dec::zero()) > 0) return Value::decimal(dec::log10(d));
   }
   double x = D(v);
-  if (!(x > 0 || std::isnan(x))) return err(28761, "$log10's argument must be a positive number, but is " + num_string(x));
+  if (!(x > 0 || std::isnan(x))) return err(28761, "$log10's argument must be a positive number, but is " + format_g(x));
   return Value::dbl(std::log10(x));
 }
 
@@ -306,9 +299,9 @@ Result<Value> log_fn(std::vector<Value>& a, const Call&) {
     }
   }
   double x = D(arg), b = D(base);
-  if (!(x > 0 || std::isnan(x))) return err(28758, "$log's argument must be a positive number, but is " + num_string(x));
+  if (!(x > 0 || std::isnan(x))) return err(28758, "$log's argument must be a positive number, but is " + format_g(x));
   if (!((b > 0 && b != 1) || std::isnan(b))) {
-    return err(28759, "$log's base must be a positive number not equal to 1, but is " + num_string(b));
+    return err(28759, "$log's base must be a positive number not equal to 1, but is " + format_g(b));
   }
   return Value::dbl(std::log(x) / std::log(b));
 }
@@ -426,7 +419,7 @@ struct TrigDef {
 
 std::string bound_text(double v) {
   if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
-  return num_string(v);
+  return format_g(v);
 }
 
 Result<Value> trig_eval(const Value& v, std::string_view op, const TrigDef& t) {
@@ -435,7 +428,7 @@ Result<Value> trig_eval(const Value& v, std::string_view op, const TrigDef& t) {
   if (!ok) {
     std::string lb = t.kind == 1 ? "[" : "(";
     std::string rb = t.kind == 1 ? "]" : ")";
-    std::string shown = v.type() == BSON_TYPE_DECIMAL128 ? dec::to_string(v.raw().value.v_decimal128) : num_string(x);
+    std::string shown = v.type() == BSON_TYPE_DECIMAL128 ? dec::to_string(v.raw().value.v_decimal128) : format_g(x);
     return err(50989, "cannot apply " + std::string(op) + " to " + shown + ", value must in " + lb + bound_text(t.lo) +
                           "," + bound_text(t.hi) + rb);
   }
@@ -522,11 +515,6 @@ Result<Value> bitnot_fn(std::vector<Value>& a, const Call& c) {
   if (v.type() == BSON_TYPE_INT64) return Value::int64(~v.raw().value.v_int64);
   return err(common::kTypeMismatch,
              std::string(c.op) + " only supports int and long, not: " + std::string(type_name(v)) + ".");
-}
-
-template <int kMin, int kMax, ArgsFn F>
-Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
-  return make_nary(op, arg, sc, kMin, kMax, F);
 }
 
 }  // namespace

@@ -10,14 +10,7 @@
 namespace mql::expr {
 namespace {
 
-std::string key_of(const bson_iter_t* it) { return std::string(bson_iter_key(it), bson_iter_key_len(it)); }
 bool is_array(const Value& v) { return v.type() == BSON_TYPE_ARRAY; }
-
-std::string dbl_string(const Value& v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", num_to_double(v.raw()));
-  return buf;
-}
 
 Result<Value> elem_at(const Value& array, const Value& index, const Call& c, size_t arity) {
   if (array.nullish() || index.nullish()) return Value::null();
@@ -32,7 +25,7 @@ Result<Value> elem_at(const Value& array, const Value& index, const Call& c, siz
   auto i = as_integral(index, true);
   if (!i) {
     return err(28691, std::string(c.op) + "'s second argument must be representable as a 32-bit integer: " +
-                          dbl_string(index));
+                          format_g(num_to_double(index.raw())));
   }
   auto elems = array_elems(array);
   int64_t n = static_cast<int64_t>(elems.size());
@@ -274,7 +267,7 @@ Result<Value> slice_fn(std::vector<Value>& a, const Call&) {
     return err(28725, "Second argument to $slice must be a numeric value, but is of type: " + std::string(type_name(arg2)));
   }
   auto a2 = as_integral(arg2, true);
-  if (!a2) return err(28726, "Second argument to $slice can't be represented as a 32-bit integer: " + dbl_string(arg2));
+  if (!a2) return err(28726, "Second argument to $slice can't be represented as a 32-bit integer: " + format_g(num_to_double(arg2.raw())));
   auto elems = array_elems(arr);
   int64_t n = static_cast<int64_t>(elems.size());
   int64_t start, end;
@@ -296,7 +289,7 @@ Result<Value> slice_fn(std::vector<Value>& a, const Call&) {
       return err(28727, "Third argument to $slice must be numeric, but is of type: " + std::string(type_name(cv)));
     }
     auto ci = as_integral(cv, true);
-    if (!ci) return err(28728, "Third argument to $slice can't be represented as a 32-bit integer: " + dbl_string(cv));
+    if (!ci) return err(28728, "Third argument to $slice can't be represented as a 32-bit integer: " + format_g(num_to_double(cv.raw())));
     if (*ci <= 0) return err(28729, "Third argument to $slice must be positive: " + std::to_string(*ci));
     end = std::min(start + *ci, n);
   }
@@ -660,11 +653,6 @@ Result<Value> set_union_fn(std::vector<Value>& a, const Call& c) {
     for (Value& e : array_elems(v)) all.push_back(std::move(e));
   }
   return make_array(to_set(std::move(all), c));
-}
-
-template <int kMin, int kMax, ArgsFn F>
-Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
-  return make_nary(op, arg, sc, kMin, kMax, F);
 }
 
 }  // namespace

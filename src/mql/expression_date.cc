@@ -10,12 +10,6 @@ namespace mql::expr {
 
 using datetime::TimeZone;
 
-namespace {
-
-std::string key_of(const bson_iter_t* it) { return std::string(bson_iter_key(it), bson_iter_key_len(it)); }
-
-}  // namespace
-
 // The server's Value::coerceToDate.
 Result<int64_t> coerce_to_date(const Value& v) {
   switch (v.type()) {

@@ -156,6 +156,16 @@ Result<std::string> coerce_to_string(const Value& v);
 Result<int64_t> coerce_to_date(const Value& v);
 bool coercible_to_date(const Value& v);
 
+// The server streams doubles into messages and $toString results with "%g".
+std::string format_g(double d);
+inline std::string key_of(const bson_iter_t* it) { return std::string(bson_iter_key(it), bson_iter_key_len(it)); }
+
+// Registry entry for an n-ary operator with eager arguments.
+template <int kMin, int kMax, ArgsFn F>
+Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
+  return make_nary(op, arg, sc, kMin, kMax, F);
+}
+
 inline Status err(int code, std::string msg) { return Status(code, std::move(msg)); }
 
 // A static view over the document/array an iterator points at; false when malformed.

@@ -10,7 +10,6 @@
 namespace mql::expr {
 namespace {
 
-std::string key_of(const bson_iter_t* it) { return std::string(bson_iter_key(it), bson_iter_key_len(it)); }
 
 // Binds a variable for the duration of a scope, restoring any outer binding afterwards.
 class Binder {
@@ -876,11 +875,6 @@ Result<Value> ts_part_fn(std::vector<Value>& a, const Call& c) {
                " Argument to " + std::string(c.op) + " must be a timestamp, but is " + std::string(type_name(v)));
   }
   return Value::int64(kSecond ? v.raw().value.v_timestamp.timestamp : v.raw().value.v_timestamp.increment);
-}
-
-template <int kMin, int kMax, ArgsFn F>
-Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
-  return make_nary(op, arg, sc, kMin, kMax, F);
 }
 
 }  // namespace

@@ -12,7 +12,6 @@
 namespace mql::expr {
 namespace {
 
-std::string key_of(const bson_iter_t* it) { return std::string(bson_iter_key(it), bson_iter_key_len(it)); }
 bool is_str(const Value& v) { return v.type() == BSON_TYPE_UTF8; }
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 size_t cp_len(char c) {
@@ -632,11 +631,6 @@ Result<Value> strcasecmp_fn(std::vector<Value>& a, const Call& c) {
   MS_ASSIGN_OR_RETURN(Value s2, case_fn<true>(y, c));
   int r = s1.as_string().compare(s2.as_string());
   return Value::int32(r == 0 ? 0 : r > 0 ? 1 : -1);
-}
-
-template <int kMin, int kMax, ArgsFn F>
-Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
-  return make_nary(op, arg, sc, kMin, kMax, F);
 }
 
 // $substr is an alias that parses into $substrBytes (arity messages name $substrBytes).

@@ -14,18 +14,12 @@ namespace {
 
 constexpr int kConversionFailure = 241;
 
-std::string format_double(double d) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", d);
-  return buf;
-}
-
 }  // namespace
 
 Result<std::string> coerce_to_string(const Value& v) {
   switch (v.type()) {
     case BSON_TYPE_DOUBLE:
-      return format_double(v.raw().value.v_double);
+      return format_g(v.raw().value.v_double);
     case BSON_TYPE_UTF8:
     case BSON_TYPE_SYMBOL:
       return std::string(v.as_string());
@@ -106,7 +100,7 @@ Status check_finite(double d) {
 Result<int64_t> double_to_long(double d) {
   MS_RETURN_IF_ERROR(check_finite(d));
   if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
-    return conv_fail("Conversion would overflow target type in $convert with no onError value: " + format_double(d));
+    return conv_fail("Conversion would overflow target type in $convert with no onError value: " + format_g(d));
   }
   return static_cast<int64_t>(d);
 }
@@ -206,7 +200,7 @@ Result<Value> perform_conversion(bson_type_t to, const Value& in, const Call& c)
           if (std::isinf(d)) return Value::string(d < 0 ? "-Infinity" : "Infinity");
           if (std::isnan(d)) return Value::string("NaN");
           if (d == 0.0 && std::signbit(d)) return Value::string("-0");
-          return Value::string(format_double(d));
+          return Value::string(format_g(d));
         case BSON_TYPE_DATE_TIME: {
           MS_ASSIGN_OR_RETURN(int64_t ms, double_to_long(d));
           return Value::date(ms);
@@ -214,7 +208,7 @@ Result<Value> perform_conversion(bson_type_t to, const Value& in, const Call& c)
         case BSON_TYPE_INT32: {
           MS_RETURN_IF_ERROR(check_finite(d));
           if (!(d >= INT32_MIN && d <= INT32_MAX)) {
-            return conv_fail("Conversion would overflow target type in $convert with no onError value: " + format_double(d));
+            return conv_fail("Conversion would overflow target type in $convert with no onError value: " + format_g(d));
           }
           return Value::int32(static_cast<int32_t>(d));
         }
@@ -418,11 +412,6 @@ Result<ExprPtr> parse_to(std::string_view op, const bson_iter_t* arg, Scope& sc)
 
 Result<Value> type_fn(std::vector<Value>& a, const Call&) { return Value::string(type_name(a[0])); }
 Result<Value> is_number_fn(std::vector<Value>& a, const Call&) { return Value::boolean(a[0].is_number()); }
-
-template <int kMin, int kMax, ArgsFn F>
-Result<ExprPtr> nary(std::string_view op, const bson_iter_t* arg, Scope& sc) {
-  return make_nary(op, arg, sc, kMin, kMax, F);
-}
 
 }  // namespace
 

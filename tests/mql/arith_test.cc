@@ -41,7 +41,8 @@ TEST(ArithDecimal, Arithmetic) {
   EXPECT_EQ(dec::to_string(dec::round_places(D("1.2345"), 2, dec::Round::kHalfEven)), "1.23");
   EXPECT_EQ(dec::to_string(dec::round_places(D("1.2355"), 3, dec::Round::kHalfEven)), "1.236");
   EXPECT_EQ(dec::to_string(dec::round_places(D("1250"), -2, dec::Round::kHalfEven)), "1.2E+3");
-  EXPECT_EQ(dec::to_string(dec::round_places(D("5"), 2, dec::Round::kHalfEven)), "5");
+  EXPECT_EQ(dec::to_string(dec::round_places(D("5"), 2, dec::Round::kHalfEven)), "5.00");
+  EXPECT_TRUE(dec::is_nan(dec::round_places(D("1E+30"), 10, dec::Round::kHalfEven)));
   EXPECT_EQ(dec::compare(D("1.0"), D("1")), 0);
   EXPECT_LT(dec::compare(D("NaN"), D("-Infinity")), 0);
   EXPECT_EQ(dec::compare(D("NaN"), D("NaN")), 0);

@@ -45,7 +45,9 @@ TEST_F(ExprTest, ParseErrors) {
   EXPECT_EXPR_ERROR(h, "\"$$\"", "{}", 16866);
   EXPECT_EXPR_ERROR(h, "\"$$1x\"", "{}", 16867);
   EXPECT_EXPR_ERROR(h, "{\"a\": 1, \"a\": 2}", "{}", 16406);
-  EXPECT_EXPR_ERROR(h, "{\"a\": 1, \"$b\": 2}", "{}", 16404);
+  EXPECT_EXPR_ERROR(h, "{\"a\": 1, \"$b\": 2}", "{}", 16410);
+  EXPECT_EXPR_ERROR(h, "{\"a\": 1, \"b.c\": 2}", "{}", 16412);
+  EXPECT_EXPR_ERROR(h, "{\"a\": 1, \"\": 2}", "{}", 15998);
   EXPECT_EXPR_ERROR(h, "{\"$eq\": [1]}", "{}", 16020);
   EXPECT_EXPR_ERROR(h, "{\"$divide\": [1, 2, 3]}", "{}", 16020);
 }
@@ -179,6 +181,7 @@ TEST_F(ExprTest, RoundAndTrunc) {
   EXPECT_EXPR(h, "{\"$round\": [1234, -2]}", "{}", "1200");
   EXPECT_EXPR(h, "{\"$round\": [1250, -2]}", "{}", "1200");
   EXPECT_EXPR(h, "{\"$round\": [7, 1]}", "{}", "7");
+  EXPECT_EXPR(h, "{\"$round\": [{\"$numberDecimal\": \"5\"}, 2]}", "{}", "{\"$numberDecimal\": \"5.00\"}");
   EXPECT_EXPR(h, "{\"$round\": [{\"$numberDecimal\": \"1.2345\"}, 2]}", "{}", "{\"$numberDecimal\": \"1.23\"}");
   EXPECT_EXPR(h, "{\"$trunc\": [1.789, 1]}", "{}", "1.7");
   EXPECT_EXPR(h, "{\"$trunc\": -1.7}", "{}", "-1.0");
