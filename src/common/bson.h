@@ -48,6 +48,26 @@ class Bson {
   bson_t b_;
 };
 
+// A read-only document view over bytes that must outlive it. Unlike a bson_t it may be
+// copied and stored in containers: a static bson_t points into itself, so copying one by
+// value leaves it pointing at the original.
+class BsonView {
+ public:
+  BsonView(const uint8_t* data, uint32_t len) { bson_init_static(&b_, data, len); }
+  explicit BsonView(const bson_t* b) : BsonView(bson_get_data(b), b->len) {}
+  BsonView(const BsonView& o) : BsonView(o.data(), o.size()) {}
+  BsonView& operator=(const BsonView& o) {
+    bson_init_static(&b_, o.data(), o.size());
+    return *this;
+  }
+  const bson_t* get() const { return &b_; }
+  const uint8_t* data() const { return bson_get_data(&b_); }
+  uint32_t size() const { return b_.len; }
+
+ private:
+  bson_t b_;
+};
+
 // A read-only view over bytes that must outlive it (bson_init_static).
 inline bson_t view_of(const uint8_t* data, size_t len) {
   bson_t b;

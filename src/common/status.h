@@ -64,6 +64,7 @@ enum ErrorCode : int {
   kWriteConcernFailed = 64,
   kNoSuchTransaction = 251,
   kWriteConflict = 112,
+  kAmbiguousIndexKeyPattern = 123,
   kCommandNotSupported = 115,
   kConflictingOperationInProgress = 117,
   kDocumentValidationFailure = 121,
