@@ -93,7 +93,7 @@ std::string plan_text(const task::TaskFile& t, const task::Plan& plan) {
   std::string out = "source       " + task::describe(t.options.source) + "\n" + "destination  " +
                     task::describe(t.options.destination) + "\n\n";
   std::vector<std::vector<std::string>> rows;
-  int views = 0;
+  size_t views = 0;
   for (const auto& o : plan.objects) {
     views += o.source.is_view();
     std::string target = o.target.full();
@@ -103,9 +103,10 @@ std::string plan_text(const task::TaskFile& t, const task::Plan& plan) {
                     o.source.index_count ? std::to_string(*o.source.index_count) : "-", o.filter ? o.filter->json() : ""});
   }
   out += table({"SOURCE", "TARGET", "TYPE", "DOCUMENTS", "SIZE", "INDEXES", "FILTER"}, rows);
-  out += "\n" + std::to_string(plan.objects.size()) + " objects (" + std::to_string(plan.objects.size() - views) +
-         " collections, " + std::to_string(views) + " views) in " + std::to_string(plan.databases.size()) +
-         " databases, " + human_bytes(plan.total_size()) + "\n";
+  auto count = [](size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+  out += "\n" + count(plan.objects.size(), "object") + " (" + count(plan.objects.size() - views, "collection") + ", " +
+         count(views, "view") + ") in " + count(plan.databases.size(), "database") + ", " + human_bytes(plan.total_size()) +
+         "\n";
   for (const auto& p : plan.problems) {
     out += "error: " + (p.field.empty() ? t.path : t.where(p.field)) + ": " + p.message + "\n";
   }

@@ -123,6 +123,25 @@ common::Status read_indexes(Connection& c, CollectionInfo& info) {
   return common::Status::OK();
 }
 
+common::Result<std::optional<common::Bson>> find_edge(Connection& c, const std::string& db, const std::string& coll,
+                                                      const std::string& field, bool last, const std::string& project) {
+  bson_t cmd = BSON_INITIALIZER, sort, proj;
+  BSON_APPEND_UTF8(&cmd, "find", coll.c_str());
+  BSON_APPEND_DOCUMENT_BEGIN(&cmd, "sort", &sort);
+  BSON_APPEND_INT32(&sort, field.c_str(), last ? -1 : 1);
+  bson_append_document_end(&cmd, &sort);
+  BSON_APPEND_DOCUMENT_BEGIN(&cmd, "projection", &proj);
+  BSON_APPEND_INT32(&proj, project.empty() ? field.c_str() : project.c_str(), 1);
+  bson_append_document_end(&cmd, &proj);
+  BSON_APPEND_INT32(&cmd, "limit", 1);
+  BSON_APPEND_BOOL(&cmd, "singleBatch", true);
+  auto docs = c.run_cursor(db, &cmd, 1);
+  bson_destroy(&cmd);
+  if (!docs.ok()) return docs.status();
+  if (docs->empty()) return std::optional<common::Bson>();
+  return std::optional<common::Bson>(std::move((*docs)[0]));
+}
+
 common::Result<int64_t> estimated_count(Connection& c, const std::string& db, const std::string& coll) {
   bson_t cmd = BSON_INITIALIZER;
   BSON_APPEND_UTF8(&cmd, "count", coll.c_str());

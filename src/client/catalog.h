@@ -49,6 +49,12 @@ common::Result<std::vector<CollectionInfo>> list_collections(Connection& c, cons
 // collStats: count, size, nindexes (views have none).
 common::Status read_stats(Connection& c, CollectionInfo& info);
 common::Status read_indexes(Connection& c, CollectionInfo& info);
+// The first document of `coll` in `field` order (the last with `last`), projected to
+// `project` (default: that field): the minimum or maximum of an indexed field (_id) in one
+// index probe, or the oldest/newest oplog entry with field "$natural". nullopt when empty.
+common::Result<std::optional<common::Bson>> find_edge(Connection& c, const std::string& db, const std::string& coll,
+                                                      const std::string& field, bool last,
+                                                      const std::string& project = "");
 // Estimated document count of one collection (the `count` command without a query).
 common::Result<int64_t> estimated_count(Connection& c, const std::string& db, const std::string& coll);
 

@@ -101,6 +101,8 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep, 
   return out;
 }
 
+std::string plural(size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
+
 std::string mib(int64_t bytes) {
   char buf[32];
   if (bytes >= (int64_t{1} << 30)) {
@@ -411,22 +413,12 @@ class Runner {
   common::Result<std::pair<uint32_t, uint32_t>> oplog_bounds() {
     uint32_t bounds[2] = {0, 0};
     for (int i = 0; i < 2; ++i) {
-      bson_t cmd = BSON_INITIALIZER, sort, proj;
-      BSON_APPEND_UTF8(&cmd, "find", "oplog.rs");
-      BSON_APPEND_DOCUMENT_BEGIN(&cmd, "sort", &sort);
-      BSON_APPEND_INT32(&sort, "$natural", i == 0 ? 1 : -1);
-      bson_append_document_end(&cmd, &sort);
-      BSON_APPEND_DOCUMENT_BEGIN(&cmd, "projection", &proj);
-      BSON_APPEND_INT32(&proj, "ts", 1);
-      bson_append_document_end(&cmd, &proj);
-      BSON_APPEND_INT32(&cmd, "limit", 1);
-      BSON_APPEND_BOOL(&cmd, "singleBatch", true);
-      auto docs = source_->run_cursor("local", &cmd, 1);
-      bson_destroy(&cmd);
-      if (!docs.ok()) return docs.status();
-      if (docs->empty()) return common::Status(common::kNoSuchKey, "local.oplog.rs is empty");
+      // $natural order is insertion order: the oldest and the newest entry.
+      auto doc = client::find_edge(*source_, "local", "oplog.rs", "$natural", i == 1, "ts");
+      if (!doc.ok()) return doc.status();
+      if (!*doc) return common::Status(common::kNoSuchKey, "local.oplog.rs is empty");
       bson_iter_t it;
-      if (!bson_iter_init_find(&it, (*docs)[0].get(), "ts") || !BSON_ITER_HOLDS_TIMESTAMP(&it)) {
+      if (!bson_iter_init_find(&it, (**doc).get(), "ts") || !BSON_ITER_HOLDS_TIMESTAMP(&it)) {
         return common::Status(common::kNoSuchKey, "an oplog entry has no ts");
       }
       uint32_t t, inc;
@@ -523,8 +515,8 @@ class Runner {
     if (need_catalog("objects.exist")) {
       auto missing = problems_of(task::PlanProblem::Kind::kSelection);
       add("objects.exist", missing.empty(),
-          missing.empty() ? std::to_string(report_.plan.objects.size()) + " objects selected in " +
-                                std::to_string(report_.plan.databases.size()) + " databases"
+          missing.empty() ? plural(report_.plan.objects.size(), "object") + " selected in " +
+                                plural(report_.plan.databases.size(), "database")
                           : join(missing, "; "),
           "correct objects.include / objects.filter / mapping.rename to name objects that exist on the source");
     }
@@ -765,20 +757,9 @@ class Runner {
       int brackets[2] = {0, 0};
       std::string types[2];
       for (int i = 0; i < 2; ++i) {
-        bson_t cmd = BSON_INITIALIZER, sort, proj;
-        BSON_APPEND_UTF8(&cmd, "find", o.source.name.c_str());
-        BSON_APPEND_DOCUMENT_BEGIN(&cmd, "sort", &sort);
-        BSON_APPEND_INT32(&sort, "_id", i == 0 ? 1 : -1);
-        bson_append_document_end(&cmd, &sort);
-        BSON_APPEND_DOCUMENT_BEGIN(&cmd, "projection", &proj);
-        BSON_APPEND_INT32(&proj, "_id", 1);
-        bson_append_document_end(&cmd, &proj);
-        BSON_APPEND_INT32(&cmd, "limit", 1);
-        BSON_APPEND_BOOL(&cmd, "singleBatch", true);
-        auto docs = source_->run_cursor(o.source.db, &cmd, 1);
-        bson_destroy(&cmd);
+        auto doc = client::find_edge(*source_, o.source.db, o.source.name, "_id", i == 1);
         bson_iter_t it;
-        if (docs.ok() && !docs->empty() && bson_iter_init_find(&it, (*docs)[0].get(), "_id")) {
+        if (doc.ok() && *doc && bson_iter_init_find(&it, (**doc).get(), "_id")) {
           brackets[i] = type_bracket(&it);
           types[i] = common::type_alias(bson_iter_type(&it));
         }

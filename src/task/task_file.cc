@@ -31,62 +31,54 @@ bool TaskOptions::has(MigrationType t) const {
   return std::find(migration_types.begin(), migration_types.end(), t) != migration_types.end();
 }
 
-const char* to_string(MigrationType v) {
-  switch (v) {
-    case MigrationType::kSchema: return "schema";
-    case MigrationType::kFull: return "full";
-    case MigrationType::kIncremental: return "incremental";
+namespace {
+
+// The task file's names for each enum: the parser, to_string() and the documented types all
+// read these tables.
+template <class E>
+using EnumNames = std::vector<std::pair<const char*, E>>;
+
+const EnumNames<MigrationType> kMigrationTypes = {
+    {"schema", MigrationType::kSchema}, {"full", MigrationType::kFull}, {"incremental", MigrationType::kIncremental}};
+const EnumNames<IncrementalMethod> kMethods = {{"auto", IncrementalMethod::kAuto},
+                                               {"oplog", IncrementalMethod::kOplog},
+                                               {"change_stream", IncrementalMethod::kChangeStream}};
+const EnumNames<ConflictMode> kConflictModes = {{"precheck_and_report", ConflictMode::kPrecheckAndReport},
+                                                {"ignore_and_proceed", ConflictMode::kIgnoreAndProceed}};
+const EnumNames<Capitalization> kCapitalizations = {{"source", Capitalization::kSource},
+                                                    {"dts_default", Capitalization::kDtsDefault},
+                                                    {"lower", Capitalization::kLower},
+                                                    {"upper", Capitalization::kUpper}};
+const EnumNames<Architecture> kArchitectures = {{"auto", Architecture::kAuto},
+                                                {"replica_set", Architecture::kReplicaSet},
+                                                {"sharded", Architecture::kSharded},
+                                                {"standalone", Architecture::kStandalone}};
+const EnumNames<IndexBuild> kIndexBuilds = {{"after_copy", IndexBuild::kAfterCopy}, {"before_copy", IndexBuild::kBeforeCopy}};
+const EnumNames<VerifyMode> kVerifyModes = {
+    {"full", VerifyMode::kFull}, {"sample", VerifyMode::kSample}, {"count", VerifyMode::kCount}, {"off", VerifyMode::kOff}};
+const EnumNames<VerifyReference> kReferences = {
+    {"both", VerifyReference::kBoth}, {"source", VerifyReference::kSource}, {"destination", VerifyReference::kDestination}};
+const EnumNames<RuleTarget> kRuleTargets = {{"collection", RuleTarget::kCollection}, {"database", RuleTarget::kDatabase}};
+
+template <class E>
+const char* name_in(const EnumNames<E>& names, E v) {
+  for (const auto& [n, e] : names) {
+    if (e == v) return n;
   }
   return "?";
 }
-const char* to_string(IncrementalMethod v) {
-  switch (v) {
-    case IncrementalMethod::kAuto: return "auto";
-    case IncrementalMethod::kOplog: return "oplog";
-    case IncrementalMethod::kChangeStream: return "change_stream";
-  }
-  return "?";
-}
-const char* to_string(ConflictMode v) {
-  return v == ConflictMode::kPrecheckAndReport ? "precheck_and_report" : "ignore_and_proceed";
-}
-const char* to_string(Capitalization v) {
-  switch (v) {
-    case Capitalization::kSource: return "source";
-    case Capitalization::kDtsDefault: return "dts_default";
-    case Capitalization::kLower: return "lower";
-    case Capitalization::kUpper: return "upper";
-  }
-  return "?";
-}
-const char* to_string(Architecture v) {
-  switch (v) {
-    case Architecture::kAuto: return "auto";
-    case Architecture::kReplicaSet: return "replica_set";
-    case Architecture::kSharded: return "sharded";
-    case Architecture::kStandalone: return "standalone";
-  }
-  return "?";
-}
-const char* to_string(IndexBuild v) { return v == IndexBuild::kAfterCopy ? "after_copy" : "before_copy"; }
-const char* to_string(VerifyMode v) {
-  switch (v) {
-    case VerifyMode::kFull: return "full";
-    case VerifyMode::kSample: return "sample";
-    case VerifyMode::kCount: return "count";
-    case VerifyMode::kOff: return "off";
-  }
-  return "?";
-}
-const char* to_string(VerifyReference v) {
-  switch (v) {
-    case VerifyReference::kBoth: return "both";
-    case VerifyReference::kSource: return "source";
-    case VerifyReference::kDestination: return "destination";
-  }
-  return "?";
-}
-const char* to_string(RuleTarget v) { return v == RuleTarget::kCollection ? "collection" : "database"; }
+
+}  // namespace
+
+const char* to_string(MigrationType v) { return name_in(kMigrationTypes, v); }
+const char* to_string(IncrementalMethod v) { return name_in(kMethods, v); }
+const char* to_string(ConflictMode v) { return name_in(kConflictModes, v); }
+const char* to_string(Capitalization v) { return name_in(kCapitalizations, v); }
+const char* to_string(Architecture v) { return name_in(kArchitectures, v); }
+const char* to_string(IndexBuild v) { return name_in(kIndexBuilds, v); }
+const char* to_string(VerifyMode v) { return name_in(kVerifyModes, v); }
+const char* to_string(VerifyReference v) { return name_in(kReferences, v); }
+const char* to_string(RuleTarget v) { return name_in(kRuleTargets, v); }
 
 std::string TaskFile::where(std::string_view field) const {
   auto it = lines.find(std::string(field));
@@ -359,17 +351,17 @@ Field<T> string_field(std::string path, F acc, std::function<std::string(const s
 }
 
 template <class E>
-using EnumNames = std::vector<std::pair<std::string, E>>;
-
-template <class E>
 std::string enum_choices(const EnumNames<E>& names) {
   std::string s;
-  for (const auto& [n, v] : names) s += (s.empty() ? "" : ", ") + n;
+  for (const auto& [n, v] : names) {
+    if (!s.empty()) s += ", ";
+    s += n;
+  }
   return s;
 }
 
 template <class T, class E, class F>
-Field<T> enum_field(std::string path, F acc, EnumNames<E> names) {
+Field<T> enum_field(std::string path, F acc, const EnumNames<E>& names) {
   Field<T> f;
   f.path = std::move(path);
   f.type = "one of " + enum_choices(names);
@@ -530,10 +522,7 @@ void add_endpoint(Schema<TaskOptions>& s, const std::string& p, F ep) {
                                       at([](auto& e) -> auto& { return e.tls.allow_invalid_hostnames; })));
   s.push_back(enum_field<TaskOptions, Architecture>(p + ".architecture",
                                                     at([](auto& e) -> auto& { return e.architecture; }),
-                                                    {{"auto", Architecture::kAuto},
-                                                     {"replica_set", Architecture::kReplicaSet},
-                                                     {"sharded", Architecture::kSharded},
-                                                     {"standalone", Architecture::kStandalone}}));
+                                                    kArchitectures));
   s.push_back(int_field<TaskOptions>(p + ".connect_timeout_seconds",
                                      at([](auto& e) -> auto& { return e.connect_timeout_seconds; }), 1, 300));
 }
@@ -553,8 +542,7 @@ std::shared_ptr<const Schema<MappingRule>> rule_schema() {
   auto s = std::make_shared<Schema<MappingRule>>();
   s->push_back(string_field<MappingRule>("objects", [](auto& r) -> auto& { return r.objects; }, check_pattern));
   s->push_back(enum_field<MappingRule, RuleTarget>("on", [](auto& r) -> auto& { return r.on; },
-                                                   {{"collection", RuleTarget::kCollection},
-                                                    {"database", RuleTarget::kDatabase}}));
+                                                   kRuleTargets));
   s->push_back(string_field<MappingRule>("prefix", [](auto& r) -> auto& { return r.prefix; }));
   s->push_back(string_field<MappingRule>("suffix", [](auto& r) -> auto& { return r.suffix; }));
   s->push_back(string_field<MappingRule>("regex", [](auto& r) -> auto& { return r.regex; }));
@@ -631,8 +619,8 @@ Schema<TaskOptions> build_schema() {
     for (size_t i = 0; i < n.size(); ++i) {
       const std::string v = n[i].IsScalar() ? n[i].Scalar() : "";
       std::optional<MigrationType> t;
-      for (MigrationType c : {MigrationType::kSchema, MigrationType::kFull, MigrationType::kIncremental}) {
-        if (v == to_string(c)) t = c;
+      for (const auto& [name, c] : kMigrationTypes) {
+        if (v == name) t = c;
       }
       if (!t) {
         ctx.error(line, where, describe(n[i]) + " is not one of schema, full, incremental");
@@ -654,22 +642,16 @@ Schema<TaskOptions> build_schema() {
   s.push_back(types);
 
   s.push_back(enum_field<O, IncrementalMethod>("incremental.method", [](auto& o) -> auto& { return o.incremental.method; },
-                                               {{"auto", IncrementalMethod::kAuto},
-                                                {"oplog", IncrementalMethod::kOplog},
-                                                {"change_stream", IncrementalMethod::kChangeStream}}));
+                                               kMethods));
   s.push_back(int_field<O>("incremental.lanes", [](auto& o) -> auto& { return o.incremental.lanes; }, 1, 64));
   s.push_back(int_field<O>("incremental.batch_ops", [](auto& o) -> auto& { return o.incremental.batch_ops; }, 1, 100000));
   s.push_back(int_field<O>("incremental.queue_mb", [](auto& o) -> auto& { return o.incremental.queue_mb; }, 16, 65536));
   s.push_back(int_field<O>("incremental.checkpoint_seconds",
                            [](auto& o) -> auto& { return o.incremental.checkpoint_seconds; }, 1, 300));
   s.push_back(enum_field<O, ConflictMode>("conflict_mode", [](auto& o) -> auto& { return o.conflict_mode; },
-                                          {{"precheck_and_report", ConflictMode::kPrecheckAndReport},
-                                           {"ignore_and_proceed", ConflictMode::kIgnoreAndProceed}}));
+                                          kConflictModes));
   s.push_back(enum_field<O, Capitalization>("capitalization", [](auto& o) -> auto& { return o.capitalization; },
-                                            {{"source", Capitalization::kSource},
-                                             {"dts_default", Capitalization::kDtsDefault},
-                                             {"lower", Capitalization::kLower},
-                                             {"upper", Capitalization::kUpper}}));
+                                            kCapitalizations));
 
   auto include = string_list_field<O>("objects.include", [](auto& o) -> auto& { return o.objects.include; }, check_pattern);
   include.render = [](const O& o) {
@@ -730,10 +712,7 @@ Schema<TaskOptions> build_schema() {
   s.push_back(string_field<O>("alerts.command", [](auto& o) -> auto& { return o.alerts.command; }));
 
   s.push_back(enum_field<O, VerifyMode>("verify.mode", [](auto& o) -> auto& { return o.verify.mode; },
-                                        {{"full", VerifyMode::kFull},
-                                         {"sample", VerifyMode::kSample},
-                                         {"count", VerifyMode::kCount},
-                                         {"off", VerifyMode::kOff}}));
+                                        kVerifyModes));
   s.push_back(bool_field<O>("verify.after_copy", [](auto& o) -> auto& { return o.verify.after_copy; }));
   s.push_back(int_field<O>("verify.sample_percent", [](auto& o) -> auto& { return o.verify.sample_percent; }, 10, 100));
   s.push_back(bool_field<O>("verify.incremental", [](auto& o) -> auto& { return o.verify.incremental; }));
@@ -741,9 +720,7 @@ Schema<TaskOptions> build_schema() {
   s.push_back(int_field<O>("verify.max_read_mbps", [](auto& o) -> auto& { return o.verify.max_read_mbps; }, 0, kMax));
   s.push_back(int_field<O>("verify.timeout_hours", [](auto& o) -> auto& { return o.verify.timeout_hours; }, 1, 72));
   s.push_back(enum_field<O, VerifyReference>("verify.reference", [](auto& o) -> auto& { return o.verify.reference; },
-                                             {{"both", VerifyReference::kBoth},
-                                              {"source", VerifyReference::kSource},
-                                              {"destination", VerifyReference::kDestination}}));
+                                             kReferences));
   s.push_back(bool_field<O>("verify.repair", [](auto& o) -> auto& { return o.verify.repair; }));
 
   Field<O> tags;
@@ -773,7 +750,7 @@ Schema<TaskOptions> build_schema() {
   s.push_back(int_field<O>("copy.batch_mb", [](auto& o) -> auto& { return o.copy.batch_mb; }, 1, 48));
   s.push_back(int_field<O>("copy.queue_mb", [](auto& o) -> auto& { return o.copy.queue_mb; }, 16, 65536));
   s.push_back(enum_field<O, IndexBuild>("copy.index_build", [](auto& o) -> auto& { return o.copy.index_build; },
-                                        {{"after_copy", IndexBuild::kAfterCopy}, {"before_copy", IndexBuild::kBeforeCopy}}));
+                                        kIndexBuilds));
   s.push_back(int_field<O>("precheck.assumed_copy_mbps", [](auto& o) -> auto& { return o.precheck.assumed_copy_mbps; }, 1,
                            100000));
   s.push_back(int_field<O>("precheck.scan_seconds", [](auto& o) -> auto& { return o.precheck.scan_seconds; }, 1, 3600));
