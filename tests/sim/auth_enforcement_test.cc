@@ -246,6 +246,28 @@ TEST_F(AuthEnforcement, CurrentOpShowsRedactedCommands) {
   EXPECT_TRUE(ok_of(h.run(c, R"({"currentOp": 1, "$ownOps": true, "$db": "admin"})")));
 }
 
+TEST_F(AuthEnforcement, CursorsBelongToTheirUser) {
+  auto a = user_with("cursorowner", R"(["read"])", "A");
+  auto owner = sim::auth::authenticated_user(a);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(*owner, "cursorowner@A");
+  sim::CommandRequest get_more;
+  get_more.name = "getMore";
+  get_more.db = "A";
+  get_more.body = simtest::doc(R"({"getMore": {"$numberLong": "5"}, "collection": "c", "$db": "A"})");
+  EXPECT_TRUE(sim::auth::check_cursor_access(a, get_more, 5, owner, "A.c").ok());
+  auto b = user_with("someoneelse", R"(["read"])", "A");
+  auto st = sim::auth::check_cursor_access(b, get_more, 5, owner, "A.c");
+  EXPECT_EQ(st.code(), 13);
+  EXPECT_EQ(st.message(), "cursor id 5 was not created by the authenticated user");
+  sim::CommandRequest kill;
+  kill.name = "killCursors";
+  kill.db = "A";
+  kill.body = simtest::doc(R"({"killCursors": "c", "cursors": [{"$numberLong": "5"}], "$db": "A"})");
+  EXPECT_EQ(sim::auth::check_cursor_access(b, kill, 5, owner, "A.c").message().rfind("not authorized on A to execute command", 0), 0u);
+  EXPECT_TRUE(sim::auth::check_cursor_access(admin, kill, 5, owner, "A.c").ok());  // root has killAnyCursor
+}
+
 TEST(AuthTable, EveryAdminAndAuthCommandHasAPrivilegeRule) {
   AuthHarness h;
   for (const sim::CommandDef* def : h.ctx.commands.all()) {

@@ -296,7 +296,8 @@ Status check_cursor_access(const ClientInfo& client, const CommandRequest& req, 
       s->is_authorized(Resource::for_namespace(db, coll), {Action::killAnyCursor})) {
     return Status::OK();
   }
-  return Status(common::kUnauthorized, "not authorized to kill cursor on " + std::string(ns));
+  // killCursors checks in doCheckAuthorization, so the failure reads as any other.
+  return Status(common::kUnauthorized, unauthorized_message(req));
 }
 
 }  // namespace sim::auth

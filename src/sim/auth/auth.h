@@ -78,7 +78,8 @@ bool is_authorized_for_any_action_on_namespace(const ClientInfo& client, std::st
 std::optional<std::string> authenticated_user(const ClientInfo& client);
 // getMore/killCursors on a cursor created by `owner` (authenticated_user() at creation):
 // OK for the owner, or for killCursors with killAnyCursor; otherwise Unauthorized with the
-// server's wording ("cursor id N was not created by the authenticated user" for getMore).
+// server's wording ("cursor id N was not created by the authenticated user" for getMore,
+// "not authorized on DB to execute command {...}" for killCursors).
 common::Status check_cursor_access(const ClientInfo& client, const CommandRequest& req, int64_t cursor_id,
                                    const std::optional<std::string>& owner, std::string_view ns);
 

@@ -54,8 +54,8 @@ std::string xor_bytes(std::string_view a, std::string_view b) {
 std::string random_bytes(size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    // RAND_bytes only fails when the OS entropy source is unusable; fall back to the
-    // OpenSSL DRBG's public generator rather than a predictable value.
+    // RAND_bytes fails only when its DRBG cannot be seeded; try the private DRBG once more
+    // rather than use a predictable value.
     RAND_priv_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n));
   }
   return out;
