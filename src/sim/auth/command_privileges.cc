@@ -683,18 +683,12 @@ Status check_revoke_roles(AuthzContext& c) {
   return require_role_action(c, roles, A::revokeRole);
 }
 
-// The names an info command's argument lists: nullopt for "all on this db" (1),
-// {forAllDBs: true} is reported through *all_dbs.
-common::Result<std::optional<std::vector<std::pair<std::string, std::string>>>> info_names(const AuthzContext& c, const char* kind,
-                                                                                            bool* all_dbs);
-
 Status check_users_info(AuthzContext& c) {
-  bool all_dbs = false;
-  MS_ASSIGN_OR_RETURN(auto names, info_names(c, "user", &all_dbs));
-  if (all_dbs) return require(c, Resource::cluster(), {A::viewUser});
-  if (!names) return require(c, Resource::database(c.req.db), {A::viewUser});
+  MS_ASSIGN_OR_RETURN(NameListArg arg, parse_name_list(c.body(), c.req.db, "user"));
+  if (arg.all_dbs) return require(c, Resource::cluster(), {A::viewUser});
+  if (arg.all_on_db) return require(c, Resource::database(c.req.db), {A::viewUser});
   const auto& me = c.session.user();
-  for (const auto& [user, db] : *names) {
+  for (const auto& [user, db] : arg.names) {
     if (me && me->name.user == user && me->name.db == db) continue;  // a user may always see itself
     MS_RETURN_IF_ERROR(require(c, Resource::database(db), {A::viewUser}));
   }
@@ -702,10 +696,9 @@ Status check_users_info(AuthzContext& c) {
 }
 
 Status check_roles_info(AuthzContext& c) {
-  bool all_dbs = false;
-  MS_ASSIGN_OR_RETURN(auto names, info_names(c, "role", &all_dbs));
-  if (!names) return require(c, Resource::database(c.req.db), {A::viewRole});
-  for (const auto& [role, db] : *names) {
+  MS_ASSIGN_OR_RETURN(NameListArg arg, parse_name_list(c.body(), c.req.db, "role"));
+  if (arg.all_on_db) return require(c, Resource::database(c.req.db), {A::viewRole});
+  for (const auto& [role, db] : arg.names) {
     if (c.session.has_role(RoleName{role, db})) continue;  // one's own roles are visible
     MS_RETURN_IF_ERROR(require(c, Resource::database(db), {A::viewRole}));
   }
@@ -733,47 +726,6 @@ Status check_update_role(AuthzContext& c) {
 
 Status check_grant_privileges(AuthzContext& c) { return require_privileges_action(c, A::grantRole); }
 Status check_revoke_privileges(AuthzContext& c) { return require_privileges_action(c, A::revokeRole); }
-
-common::Result<std::optional<std::vector<std::pair<std::string, std::string>>>> info_names(const AuthzContext& c, const char* kind,
-                                                                                            bool* all_dbs) {
-  using Names = std::vector<std::pair<std::string, std::string>>;
-  bson_iter_t it;
-  bson_iter_init(&it, c.body());
-  bson_iter_next(&it);
-  if (BSON_ITER_HOLDS_NUMBER(&it)) return std::optional<Names>();
-  Names names;
-  auto one = [&](const bson_iter_t* e) -> Status {
-    if (BSON_ITER_HOLDS_UTF8(e)) {
-      names.emplace_back(bson_iter_utf8(e, nullptr), c.req.db);
-      return Status::OK();
-    }
-    if (BSON_ITER_HOLDS_DOCUMENT(e)) {
-      bson_t d;
-      sub_doc(e, &d);
-      if (truthy(&d, "forAllDBs")) {
-        *all_dbs = true;
-        return Status::OK();
-      }
-      auto name = string_field(&d, kind);
-      auto db = string_field(&d, "db");
-      if (name && db) {
-        names.emplace_back(*name, *db);
-        return Status::OK();
-      }
-    }
-    return Status(common::kBadValue, std::string(kind == std::string_view("user") ? "UserName" : "RoleName") +
-                                         " must be either a string or an object");
-  };
-  if (BSON_ITER_HOLDS_ARRAY(&it)) {
-    bson_iter_t arr;
-    bson_iter_recurse(&it, &arr);
-    while (bson_iter_next(&arr)) MS_RETURN_IF_ERROR(one(&arr));
-  } else {
-    MS_RETURN_IF_ERROR(one(&it));
-  }
-  if (*all_dbs) return std::optional<Names>();
-  return std::optional<Names>(std::move(names));
-}
 
 const std::vector<CommandRule>& rules() {
   static const std::vector<CommandRule> kRules = {

@@ -603,53 +603,6 @@ Status change_user_roles(AccessControl& ac, CommandContext& c, bool grant) {
   return ac.users().replace_user(name, with_field(doc->get(), "roles", [&](bson_t* b, const char* k) { append_roles(b, k, current); }));
 }
 
-// The usersInfo/rolesInfo argument: all on this db (1), names, or {forAllDBs: true}.
-struct InfoArg {
-  bool all_on_db = false;
-  bool all_dbs = false;
-  std::vector<std::pair<std::string, std::string>> names;  // (name, db)
-};
-
-Result<InfoArg> parse_info_arg(const CommandContext& c, const char* kind) {
-  InfoArg arg;
-  bson_iter_t it;
-  bson_iter_init(&it, c.body());
-  bson_iter_next(&it);
-  if (BSON_ITER_HOLDS_NUMBER(&it)) {
-    arg.all_on_db = true;
-    return arg;
-  }
-  std::string type_name = std::string_view(kind) == "user" ? "UserName" : "RoleName";
-  auto one = [&](const bson_iter_t* e) -> Status {
-    if (BSON_ITER_HOLDS_UTF8(e)) {
-      arg.names.emplace_back(bson_iter_utf8(e, nullptr), c.req.db);
-      return Status::OK();
-    }
-    if (!BSON_ITER_HOLDS_DOCUMENT(e)) return bad(type_name + " must be either a string or an object");
-    bson_t d;
-    sub_doc(e, &d);
-    bson_iter_t f;
-    if (bson_iter_init_find(&f, &d, "forAllDBs") && std::string_view(kind) == "user") {
-      arg.all_dbs = common::value_truthy(&f);
-      return Status::OK();
-    }
-    auto name = common::get_string(&d, kind, "");
-    auto db = common::get_string(&d, "db", "");
-    if (!name.ok() || name->empty()) return bad(type_name + " must contain a field named: " + kind);
-    if (!db.ok() || db->empty()) return bad(type_name + " must contain a field named: db");
-    arg.names.emplace_back(*name, *db);
-    return Status::OK();
-  };
-  if (BSON_ITER_HOLDS_ARRAY(&it)) {
-    bson_iter_t arr;
-    bson_iter_recurse(&it, &arr);
-    while (bson_iter_next(&arr)) MS_RETURN_IF_ERROR(one(&arr));
-  } else {
-    MS_RETURN_IF_ERROR(one(&it));
-  }
-  return arg;
-}
-
 // inheritedRoles / inheritedPrivileges / inheritedAuthenticationRestrictions for `roles`.
 void append_inherited(AccessControl& ac, bson_t* out, const std::vector<RoleName>& roles, const PrivilegeVector* own,
                       bool privileges, bool restrictions) {
@@ -674,7 +627,7 @@ void append_inherited(AccessControl& ac, bson_t* out, const std::vector<RoleName
 Status run_users_info(AccessControl& ac, CommandContext& c, bson_t* reply) {
   MS_RETURN_IF_ERROR(check_known_fields(c.body(), "usersInfo", {"showCredentials", "showCustomData", "showPrivileges",
                                                                  "showAuthenticationRestrictions", "filter"}));
-  MS_ASSIGN_OR_RETURN(InfoArg arg, parse_info_arg(c, "user"));
+  MS_ASSIGN_OR_RETURN(NameListArg arg, parse_name_list(c.body(), c.req.db, "user"));
   MS_ASSIGN_OR_RETURN(bool show_creds, common::get_bool(c.body(), "showCredentials", false));
   MS_ASSIGN_OR_RETURN(bool show_custom, common::get_bool(c.body(), "showCustomData", true));
   MS_ASSIGN_OR_RETURN(bool show_privs, common::get_bool(c.body(), "showPrivileges", false));
@@ -866,7 +819,7 @@ void append_user_role(AccessControl& ac, bson_t* arr, const std::string& key, co
 Status run_roles_info(AccessControl& ac, CommandContext& c, bson_t* reply) {
   MS_RETURN_IF_ERROR(check_known_fields(c.body(), "rolesInfo", {"showPrivileges", "showBuiltinRoles",
                                                                  "showAuthenticationRestrictions"}));
-  MS_ASSIGN_OR_RETURN(InfoArg arg, parse_info_arg(c, "role"));
+  MS_ASSIGN_OR_RETURN(NameListArg arg, parse_name_list(c.body(), c.req.db, "role"));
   RolesInfoFormat f;
   bson_iter_t it;
   if (common::find_field(c.body(), "showPrivileges", &it)) {

@@ -403,6 +403,50 @@ Result<std::vector<RoleName>> parse_role_array(const bson_t* doc, const char* fi
   return out;
 }
 
+Result<NameListArg> parse_name_list(const bson_t* body, const std::string& db, std::string_view kind) {
+  NameListArg arg;
+  bson_iter_t it;
+  bson_iter_init(&it, body);
+  bson_iter_next(&it);
+  if (BSON_ITER_HOLDS_NUMBER(&it)) {
+    arg.all_on_db = true;
+    return arg;
+  }
+  std::string type_name = kind == "user" ? "UserName" : "RoleName";
+  std::string key(kind);
+  auto one = [&](const bson_iter_t* e) -> Status {
+    if (BSON_ITER_HOLDS_UTF8(e)) {
+      arg.names.emplace_back(bson_iter_utf8(e, nullptr), db);
+      return Status::OK();
+    }
+    if (!BSON_ITER_HOLDS_DOCUMENT(e)) return bad(type_name + " must be either a string or an object");
+    uint32_t len = 0;
+    const uint8_t* data = nullptr;
+    bson_iter_document(e, &len, &data);
+    bson_t d;
+    bson_init_static(&d, data, len);
+    bson_iter_t f;
+    if (kind == "user" && bson_iter_init_find(&f, &d, "forAllDBs")) {
+      arg.all_dbs = common::value_truthy(&f);
+      return Status::OK();
+    }
+    auto name = common::get_string(&d, key, "");
+    auto name_db = common::get_string(&d, "db", "");
+    if (!name.ok() || name->empty()) return bad(type_name + " must contain a field named: " + key);
+    if (!name_db.ok() || name_db->empty()) return bad(type_name + " must contain a field named: db");
+    arg.names.emplace_back(*name, *name_db);
+    return Status::OK();
+  };
+  if (BSON_ITER_HOLDS_ARRAY(&it)) {
+    bson_iter_t arr;
+    bson_iter_recurse(&it, &arr);
+    while (bson_iter_next(&arr)) MS_RETURN_IF_ERROR(one(&arr));
+  } else {
+    MS_RETURN_IF_ERROR(one(&it));
+  }
+  return arg;
+}
+
 Result<PrivilegeVector> parse_privileges(const bson_iter_t* array_it, std::vector<std::string>* unknown_actions) {
   PrivilegeVector out;
   if (!BSON_ITER_HOLDS_ARRAY(array_it)) {

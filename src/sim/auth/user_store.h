@@ -10,6 +10,7 @@
 #include <tuple>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,6 +96,16 @@ class UserStore {
 common::Result<RoleName> parse_role_name(const bson_iter_t* it, const std::string& default_db);
 // The `roles` array of a user or role document.
 common::Result<std::vector<RoleName>> parse_role_array(const bson_t* doc, const char* field, const std::string& default_db);
+// The argument of usersInfo/rolesInfo (`kind` "user" or "role"): 1 = all on the request's
+// database; a name, a {user|role, db} document or an array of them; {forAllDBs: true}
+// (usersInfo only).
+struct NameListArg {
+  bool all_on_db = false;
+  bool all_dbs = false;
+  std::vector<std::pair<std::string, std::string>> names;  // (name, db)
+};
+common::Result<NameListArg> parse_name_list(const bson_t* body, const std::string& db, std::string_view kind);
+
 // The `privileges` array of a role document or command (actions by name; resource as in
 // Privilege::resolvePrivilegeWithTenant). Unknown action names are collected.
 common::Result<PrivilegeVector> parse_privileges(const bson_iter_t* array_it, std::vector<std::string>* unknown_actions);
