@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/bson.h"
@@ -826,10 +827,13 @@ const std::vector<CommandRule>& rules() {
 }
 
 const CommandRule* rule_for(std::string_view name) {
-  for (const auto& r : rules()) {
-    if (r.name == name) return &r;
-  }
-  return nullptr;
+  static const std::unordered_map<std::string_view, const CommandRule*> kByName = [] {
+    std::unordered_map<std::string_view, const CommandRule*> m;
+    for (const auto& r : rules()) m.emplace(r.name, &r);
+    return m;
+  }();
+  auto it = kByName.find(name);
+  return it == kByName.end() ? nullptr : it->second;
 }
 
 }  // namespace
