@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "sim/auth/auth.h"
 #include "sim/command.h"
 #include "sim/engine/engine.h"
 #include "sim/options.h"
@@ -43,6 +44,14 @@ int main(int argc, char** argv) {
 
   sim::server::ServerState state(ctx);
   sim::server::register_admin_commands(state, ctx.commands);
+  // Users and roles (loads <dbpath>/mongosim-auth.bson, creates --admin-user); after the
+  // admin commands, since it wraps hello.
+  auto access = sim::auth::AccessControl::open(ctx);
+  if (!access.ok()) {
+    MS_LOG_ERROR("cannot open the user store: {}", access.status().to_string());
+    return 1;
+  }
+  (*access)->register_commands(ctx.commands);
   auto engine = sim::engine::Engine::open(ctx);
   if (!engine.ok()) {
     MS_LOG_ERROR("cannot open the database: {}", engine.status().to_string());
@@ -52,7 +61,7 @@ int main(int argc, char** argv) {
   sim::engine::Engine* eng = engine->get();
   state.append_engine_status = [eng](bson_t* reply) { eng->append_server_status(reply); };
 
-  sim::server::Dispatcher dispatcher(state);
+  sim::server::Dispatcher dispatcher(state, access->get());
   sim::server::Listener listener(state, dispatcher);
   if (auto st = listener.bind(opts.bind, opts.port); !st.ok()) {
     MS_LOG_ERROR("{}", st.to_string());
