@@ -513,6 +513,19 @@ std::string value_string(const Value& v) {
   return mongo_value_string(&v.raw());
 }
 
+Status check_index_arg(const Value& v, std::string_view op, std::string_view what, int64_t* out) {
+  auto i = as_integral(v, true);
+  if (!i) {
+    return err(40096, std::string(op) + "requires an integral " + std::string(what) + ", found a value of type: " +
+                          std::string(type_name(v)) + ", with value: " + value_string(v));
+  }
+  if (*i < 0) {
+    return err(40097, std::string(op) + " requires a nonnegative " + std::string(what) + ", found: " + value_string(v));
+  }
+  *out = *i;
+  return Status::OK();
+}
+
 std::optional<int64_t> as_integral(const Value& v, bool int32_only) {
   std::optional<int64_t> r;
   switch (v.type()) {

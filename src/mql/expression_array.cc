@@ -153,18 +153,6 @@ Result<Value> in_fn(std::vector<Value>& a, const Call& c) {
   return Value::boolean(false);
 }
 
-Status check_index_arg(const Value& v, std::string_view op, std::string_view what) {
-  auto i = as_integral(v, true);
-  if (!i) {
-    return err(40096, std::string(op) + "requires an integral " + std::string(what) + ", found a value of type: " +
-                          std::string(type_name(v)) + ", with value: " + value_string(v));
-  }
-  if (*i < 0) {
-    return err(40097, std::string(op) + " requires a nonnegative " + std::string(what) + ", found: " + value_string(v));
-  }
-  return Status::OK();
-}
-
 Result<Value> index_of_array_fn(std::vector<Value>& a, const Call& c) {
   if (a[0].nullish()) return Value::null();
   if (!is_array(a[0])) {
@@ -173,12 +161,12 @@ Result<Value> index_of_array_fn(std::vector<Value>& a, const Call& c) {
   auto elems = array_elems(a[0]);
   int64_t start = 0, end = static_cast<int64_t>(elems.size());
   if (a.size() > 2) {
-    MS_RETURN_IF_ERROR(check_index_arg(a[2], c.op, "starting index"));
-    start = *as_integral(a[2]);
+    MS_RETURN_IF_ERROR(check_index_arg(a[2], c.op, "starting index", &start));
   }
   if (a.size() > 3) {
-    MS_RETURN_IF_ERROR(check_index_arg(a[3], c.op, "ending index"));
-    end = std::min(end, *as_integral(a[3]));
+    int64_t e;
+    MS_RETURN_IF_ERROR(check_index_arg(a[3], c.op, "ending index", &e));
+    end = std::min(end, e);
   }
   for (int64_t i = start; i < end; ++i) {
     if (cmp(elems[static_cast<size_t>(i)], a[1], c) == 0) return Value::int32(static_cast<int32_t>(i));
@@ -420,21 +408,8 @@ Result<ExprPtr> parse_n(std::string_view op, const bson_iter_t* arg, Scope& sc) 
   if (bson_iter_type(arg) != BSON_TYPE_DOCUMENT) {
     return err(5787900, "specification must be an object; found " + value_string(Value::from_iter(arg)));
   }
-  bson_t doc;
-  sub_doc(arg, &doc);
-  std::vector<ExprPtr> kids(2);
-  bson_iter_t it;
-  bson_iter_init(&it, &doc);
-  while (bson_iter_next(&it)) {
-    std::string k = key_of(&it);
-    if (k == "input") {
-      MS_ASSIGN_OR_RETURN(kids[1], parse_operand(&it, sc));
-    } else if (k == "n") {
-      MS_ASSIGN_OR_RETURN(kids[0], parse_operand(&it, sc));
-    } else {
-      return err(5787901, "Unknown argument for 'n' operator: " + k);
-    }
-  }
+  MS_ASSIGN_OR_RETURN(auto kids, parse_named(arg, sc, {{"n", "input"}, 5787900, "", 5787901,
+                                                       "Unknown argument for 'n' operator: "}));
   if (!kids[0]) return err(5787906, "Missing value for 'n'");
   if (!kids[1]) return err(5787907, "Missing value for 'input'");
   return make_lazy(op, std::move(kids), F);

@@ -151,6 +151,8 @@ std::string value_string(const Value& v);
 // representable as int64) → the int64, else nullopt. `int32_only` restricts to int32 range.
 std::optional<int64_t> as_integral(const Value& v, bool int32_only = false);
 
+// The start/end index arguments of $indexOfArray/$indexOfBytes/$indexOfCP (40096, 40097).
+Status check_index_arg(const Value& v, std::string_view op, std::string_view what, int64_t* out);
 // The server's Value::coerceToString / coerceToDate (16007 / 16006 for other types).
 Result<std::string> coerce_to_string(const Value& v);
 Result<int64_t> coerce_to_date(const Value& v);

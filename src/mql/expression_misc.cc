@@ -99,17 +99,8 @@ Result<ExprPtr> parse_cond(std::string_view op, const bson_iter_t* arg, Scope& s
     MS_ASSIGN_OR_RETURN(auto kids, parse_args(op, arg, sc, 3, 3));
     return make_lazy(op, std::move(kids), cond_fn);
   }
-  bson_t doc;
-  if (!sub_doc(arg, &doc)) return err(common::kInvalidBSON, "invalid BSON");
-  std::vector<ExprPtr> kids(3);
-  bson_iter_t it;
-  bson_iter_init(&it, &doc);
-  while (bson_iter_next(&it)) {
-    std::string k = key_of(&it);
-    int idx = k == "if" ? 0 : k == "then" ? 1 : k == "else" ? 2 : -1;
-    if (idx < 0) return err(17083, "Unrecognized parameter to $cond: " + k);
-    MS_ASSIGN_OR_RETURN(kids[static_cast<size_t>(idx)], parse_operand(&it, sc));
-  }
+  MS_ASSIGN_OR_RETURN(auto kids,
+                      parse_named(arg, sc, {{"if", "then", "else"}, 17083, "", 17083, "Unrecognized parameter to $cond: "}));
   if (!kids[0]) return err(17080, "Missing 'if' parameter to $cond");
   if (!kids[1]) return err(17081, "Missing 'then' parameter to $cond");
   if (!kids[2]) return err(17082, "Missing 'else' parameter to $cond");
@@ -173,25 +164,12 @@ Result<ExprPtr> parse_switch(std::string_view op, const bson_iter_t* arg, Scope&
           return err(40062,
                      "$switch expected each branch to be an object, found: " + std::string(type_name(bson_iter_type(&bi))));
         }
-        bson_t br;
-        sub_doc(&bi, &br);
-        ExprPtr cs, th;
-        bson_iter_t ci;
-        bson_iter_init(&ci, &br);
-        while (bson_iter_next(&ci)) {
-          std::string bk = key_of(&ci);
-          if (bk == "case") {
-            MS_ASSIGN_OR_RETURN(cs, parse_operand(&ci, sc));
-          } else if (bk == "then") {
-            MS_ASSIGN_OR_RETURN(th, parse_operand(&ci, sc));
-          } else {
-            return err(40063, "$switch found an unknown argument to a branch: " + bk);
-          }
-        }
-        if (!cs) return err(40064, "$switch requires each branch have a 'case' expression");
-        if (!th) return err(40065, "$switch requires each branch have a 'then' expression.");
-        kids.push_back(std::move(cs));
-        kids.push_back(std::move(th));
+        MS_ASSIGN_OR_RETURN(auto ct, parse_named(&bi, sc, {{"case", "then"}, 40062, "", 40063,
+                                                           "$switch found an unknown argument to a branch: "}));
+        if (!ct[0]) return err(40064, "$switch requires each branch have a 'case' expression");
+        if (!ct[1]) return err(40065, "$switch requires each branch have a 'then' expression.");
+        kids.push_back(std::move(ct[0]));
+        kids.push_back(std::move(ct[1]));
       }
     } else if (k == "default") {
       MS_ASSIGN_OR_RETURN(def, parse_operand(&it, sc));
@@ -499,23 +477,12 @@ Result<ExprPtr> parse_field_op(std::string_view op, const bson_iter_t* arg, Scop
     if (bson_iter_type(arg) != BSON_TYPE_DOCUMENT) {
       return err(4161100, std::string(op) + " only supports an object as its argument");
     }
-    bson_t doc;
-    sub_doc(arg, &doc);
-    bson_iter_t it;
-    bson_iter_init(&it, &doc);
-    while (bson_iter_next(&it)) {
-      std::string k = key_of(&it);
-      if (k == "field") {
-        MS_ASSIGN_OR_RETURN(field, parse_operand(&it, sc));
-      } else if (k == "input") {
-        MS_ASSIGN_OR_RETURN(input, parse_operand(&it, sc));
-      } else if (!unset && k == "value") {
-        MS_ASSIGN_OR_RETURN(value, parse_operand(&it, sc));
-      } else {
-        return err(4161101, std::string(op) + " found an unknown argument: " + k);
-      }
-    }
-    if (unset) value = ExprPtr(new ConstantNode(Value()));
+    NamedSpec spec{{"field", "input", "value"}, 4161100, "", 4161101, std::string(op) + " found an unknown argument: "};
+    if (unset) spec.fields.pop_back();
+    MS_ASSIGN_OR_RETURN(auto parts, parse_named(arg, sc, spec));
+    field = std::move(parts[0]);
+    input = std::move(parts[1]);
+    value = unset ? ExprPtr(new ConstantNode(Value())) : std::move(parts[2]);
     if (!field) return err(4161102, std::string(op) + " requires 'field' to be specified");
     if (!value) return err(4161103, std::string(op) + " requires 'value' to be specified");
     if (!input) return err(4161109, std::string(op) + " requires 'input' to be specified");

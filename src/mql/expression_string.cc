@@ -43,19 +43,6 @@ Result<Value> concat_fn(std::vector<Value>& a, const Call&) {
   return Value::string(out);
 }
 
-Status check_index(const Value& v, std::string_view op, std::string_view what, int64_t* out) {
-  auto i = as_integral(v, true);
-  if (!i) {
-    return err(40096, std::string(op) + "requires an integral " + std::string(what) + ", found a value of type: " +
-                          std::string(type_name(v)) + ", with value: " + value_string(v));
-  }
-  if (*i < 0) {
-    return err(40097, std::string(op) + " requires a nonnegative " + std::string(what) + ", found: " + value_string(v));
-  }
-  *out = *i;
-  return Status::OK();
-}
-
 Result<Value> index_of_bytes_fn(std::vector<Value>& a, const Call& c) {
   if (a[0].nullish()) return Value::null();
   if (!is_str(a[0])) {
@@ -66,10 +53,10 @@ Result<Value> index_of_bytes_fn(std::vector<Value>& a, const Call& c) {
   }
   std::string_view input = a[0].as_string(), token = a[1].as_string();
   int64_t start = 0, end = static_cast<int64_t>(input.size());
-  if (a.size() > 2) MS_RETURN_IF_ERROR(check_index(a[2], c.op, "starting index", &start));
+  if (a.size() > 2) MS_RETURN_IF_ERROR(check_index_arg(a[2], c.op, "starting index", &start));
   if (a.size() > 3) {
     int64_t e;
-    MS_RETURN_IF_ERROR(check_index(a[3], c.op, "ending index", &e));
+    MS_RETURN_IF_ERROR(check_index_arg(a[3], c.op, "ending index", &e));
     end = std::min(end, e);
   }
   if (start > static_cast<int64_t>(input.size()) || end < start) return Value::int32(-1);
@@ -88,7 +75,7 @@ Result<Value> index_of_cp_fn(std::vector<Value>& a, const Call& c) {
   }
   std::string_view input = a[0].as_string(), token = a[1].as_string();
   int64_t start_cp = 0;
-  if (a.size() > 2) MS_RETURN_IF_ERROR(check_index(a[2], c.op, "starting index", &start_cp));
+  if (a.size() > 2) MS_RETURN_IF_ERROR(check_index_arg(a[2], c.op, "starting index", &start_cp));
   size_t length = 0, start_byte = 0;
   for (size_t b = 0; b < input.size(); ++length) {
     if (static_cast<int64_t>(length) == start_cp) start_byte = b;
@@ -98,7 +85,7 @@ Result<Value> index_of_cp_fn(std::vector<Value>& a, const Call& c) {
   int64_t end_cp = static_cast<int64_t>(length);
   if (a.size() > 3) {
     int64_t e;
-    MS_RETURN_IF_ERROR(check_index(a[3], c.op, "ending index", &e));
+    MS_RETURN_IF_ERROR(check_index_arg(a[3], c.op, "ending index", &e));
     end_cp = std::min(end_cp, e);
   }
   if (end_cp < start_cp) return Value::int32(-1);
@@ -190,21 +177,8 @@ Result<ExprPtr> parse_trim(std::string_view op, const bson_iter_t* arg, Scope& s
     return err(50696, std::string(op) + " only supports an object as an argument, found " +
                           std::string(type_name(bson_iter_type(arg))));
   }
-  bson_t doc;
-  sub_doc(arg, &doc);
-  std::vector<ExprPtr> kids(2);
-  bson_iter_t it;
-  bson_iter_init(&it, &doc);
-  while (bson_iter_next(&it)) {
-    std::string k = key_of(&it);
-    if (k == "input") {
-      MS_ASSIGN_OR_RETURN(kids[0], parse_operand(&it, sc));
-    } else if (k == "chars") {
-      MS_ASSIGN_OR_RETURN(kids[1], parse_operand(&it, sc));
-    } else {
-      return err(50694, std::string(op) + " found an unknown argument: " + k);
-    }
-  }
+  MS_ASSIGN_OR_RETURN(auto kids, parse_named(arg, sc, {{"input", "chars"}, 50696, "", 50694,
+                                                       std::string(op) + " found an unknown argument: "}));
   if (!kids[0]) return err(50695, std::string(op) + " requires an 'input' field");
   MS_ASSIGN_OR_RETURN(auto e, make_lazy(op, std::move(kids), trim_fn));
   static_cast<OpNode*>(e.get())->param = Value::int32(op == "$ltrim" ? 1 : op == "$rtrim" ? 2 : 0);
@@ -420,17 +394,8 @@ Result<ExprPtr> parse_regex(std::string_view op, const bson_iter_t* arg, Scope& 
     return err(51103, std::string(op) + " expects an object of named arguments but found: " +
                           std::to_string(static_cast<int>(bson_iter_type(arg))));
   }
-  bson_t doc;
-  sub_doc(arg, &doc);
-  std::vector<ExprPtr> kids(3);
-  bson_iter_t it;
-  bson_iter_init(&it, &doc);
-  while (bson_iter_next(&it)) {
-    std::string k = key_of(&it);
-    size_t idx = k == "input" ? 0 : k == "regex" ? 1 : k == "options" ? 2 : 3;
-    if (idx == 3) return err(31024, std::string(op) + " found an unknown argument: " + k);
-    MS_ASSIGN_OR_RETURN(kids[idx], parse_operand(&it, sc));
-  }
+  MS_ASSIGN_OR_RETURN(auto kids, parse_named(arg, sc, {{"input", "regex", "options"}, 51103, "", 31024,
+                                                       std::string(op) + " found an unknown argument: "}));
   if (!kids[0]) return err(31022, std::string(op) + " requires 'input' parameter");
   if (!kids[1]) return err(31023, std::string(op) + " requires 'regex' parameter");
   auto cache = std::make_shared<RegexCache>();
@@ -496,17 +461,8 @@ Result<ExprPtr> parse_replace(std::string_view op, const bson_iter_t* arg, Scope
     return err(51751, std::string(op) + " requires an object as an argument, found: " +
                           std::string(type_name(bson_iter_type(arg))));
   }
-  bson_t doc;
-  sub_doc(arg, &doc);
-  std::vector<ExprPtr> kids(3);
-  bson_iter_t it;
-  bson_iter_init(&it, &doc);
-  while (bson_iter_next(&it)) {
-    std::string k = key_of(&it);
-    size_t idx = k == "input" ? 0 : k == "find" ? 1 : k == "replacement" ? 2 : 3;
-    if (idx == 3) return err(51750, std::string(op) + " found an unknown argument: " + k);
-    MS_ASSIGN_OR_RETURN(kids[idx], parse_operand(&it, sc));
-  }
+  MS_ASSIGN_OR_RETURN(auto kids, parse_named(arg, sc, {{"input", "find", "replacement"}, 51751, "", 51750,
+                                                       std::string(op) + " found an unknown argument: "}));
   if (!kids[0]) return err(51749, std::string(op) + " requires 'input' to be specified");
   if (!kids[1]) return err(51748, std::string(op) + " requires 'find' to be specified");
   if (!kids[2]) return err(51747, std::string(op) + " requires 'replacement' to be specified");
