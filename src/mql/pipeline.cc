@@ -448,7 +448,7 @@ using Registry = std::unordered_map<std::string_view, StageDef>;
 const Registry& registry() {
   static const Registry* r = [] {
     auto* m = new Registry;
-    for (auto table : {basic_stages, project_stages, group_stages, lookup_stages, output_stages, window_stages}) {
+    for (auto table : {basic_stages, project_stages, group_stages, lookup_stages, output_stages, window_stages, fill_stages}) {
       for (const StageDef& d : table()) m->emplace(d.name, d);
     }
     return m;

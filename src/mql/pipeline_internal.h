@@ -113,6 +113,7 @@ std::vector<StageDef> group_stages();    // pipeline_group.cc
 std::vector<StageDef> lookup_stages();   // pipeline_lookup.cc
 std::vector<StageDef> output_stages();   // pipeline_output.cc
 std::vector<StageDef> window_stages();   // pipeline_window.cc
+std::vector<StageDef> fill_stages();     // pipeline_fill.cc
 
 template <typename T, typename... A>
 Result<Stages> one(A&&... a) {
@@ -214,6 +215,13 @@ bool sub_doc(const bson_iter_t* it, bson_t* out);  // document or array element 
 // The numeric value of an element that must be a whole number (the server's
 // parseIntegerElementToLong family); nullopt when not numeric / not integral / out of range.
 std::optional<int64_t> integral_of(const bson_iter_t* it);
+
+// Time units of window ranges and $densify ("millisecond" ... "year"), and UTC date arithmetic
+// with $dateAdd semantics (month ends clamp). Defined in pipeline_window.cc.
+enum class TimeUnit { kMillisecond, kSecond, kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear };
+Result<TimeUnit> parse_time_unit(std::string_view s);
+int64_t unit_ms(TimeUnit u);  // milliseconds of a fixed-length unit; 0 for month, quarter, year
+int64_t add_time_units(int64_t ms, TimeUnit u, int64_t n);
 
 // Evaluates `e` against `doc` with fresh variables.
 Result<Value> eval(const Expression& e, const bson_t* doc, const ExpressionContext& ctx);

@@ -19,68 +19,6 @@ namespace {
 
 Status parse_error(std::string msg) { return Status(common::kFailedToParse, std::move(msg)); }
 
-// ---- time units -----------------------------------------------------------------------------
-
-enum class TimeUnit { kMillisecond, kSecond, kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear };
-
-Result<TimeUnit> parse_time_unit(std::string_view s) {
-  static const std::pair<std::string_view, TimeUnit> kUnits[] = {
-      {"millisecond", TimeUnit::kMillisecond}, {"second", TimeUnit::kSecond}, {"minute", TimeUnit::kMinute},
-      {"hour", TimeUnit::kHour},               {"day", TimeUnit::kDay},       {"week", TimeUnit::kWeek},
-      {"month", TimeUnit::kMonth},             {"quarter", TimeUnit::kQuarter}, {"year", TimeUnit::kYear},
-  };
-  for (const auto& [n, u] : kUnits) {
-    if (n == s) return u;
-  }
-  return parse_error("unknown time unit value: " + std::string(s));
-}
-
-// Milliseconds per fixed-length unit; 0 for calendar units.
-int64_t unit_ms(TimeUnit u) {
-  switch (u) {
-    case TimeUnit::kMillisecond: return 1;
-    case TimeUnit::kSecond: return 1000;
-    case TimeUnit::kMinute: return 60'000;
-    case TimeUnit::kHour: return 3'600'000;
-    case TimeUnit::kDay: return 86'400'000;
-    case TimeUnit::kWeek: return 7 * 86'400'000LL;
-    default: return 0;
-  }
-}
-
-// `ms` plus `n` units in UTC ($dateAdd semantics: month ends clamp).
-int64_t date_add(int64_t ms, TimeUnit u, int64_t n) {
-  if (int64_t f = unit_ms(u)) return ms + n * f;
-  int64_t months = u == TimeUnit::kMonth ? n : u == TimeUnit::kQuarter ? 3 * n : 12 * n;
-  int64_t days = ms >= 0 ? ms / 86'400'000 : -((-ms + 86'399'999) / 86'400'000);
-  int64_t rem = ms - days * 86'400'000;
-  // civil-from-days (Howard Hinnant's algorithm)
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  int64_t total = y * 12 + (m - 1) + months;
-  y = total >= 0 ? total / 12 : -((-total + 11) / 12);
-  m = total - y * 12 + 1;
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  int64_t dim = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-  d = std::min(d, dim);
-  // days-from-civil
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return (era * 146097 + doe - 719468) * 86'400'000 + rem;
-}
-
 // ---- window bounds --------------------------------------------------------------------------
 
 struct Bound {
@@ -551,7 +489,7 @@ class SetWindowFieldsStage : public Stage {
     MS_RETURN_IF_ERROR(check(cur));
     auto shifted = [&](const Bound& b) -> Value {
       if (b.kind == Bound::Kind::kCurrent) return cur;
-      if (w.unit) return Value::date(date_add(cur.raw().value.v_datetime, *w.unit, b.v.as_int64()));
+      if (w.unit) return Value::date(add_time_units(cur.raw().value.v_datetime, *w.unit, b.v.as_int64()));
       return Value(agg_add(cur.raw(), b.v.raw()));
     };
     std::optional<Value> lov, hiv;
@@ -839,6 +777,66 @@ Result<Stages> parse_set_window_fields(std::string_view, const bson_iter_t* spec
 }
 
 }  // namespace
+
+// ---- time units -----------------------------------------------------------------------------
+
+Result<TimeUnit> parse_time_unit(std::string_view s) {
+  static const std::pair<std::string_view, TimeUnit> kUnits[] = {
+      {"millisecond", TimeUnit::kMillisecond}, {"second", TimeUnit::kSecond}, {"minute", TimeUnit::kMinute},
+      {"hour", TimeUnit::kHour},               {"day", TimeUnit::kDay},       {"week", TimeUnit::kWeek},
+      {"month", TimeUnit::kMonth},             {"quarter", TimeUnit::kQuarter}, {"year", TimeUnit::kYear},
+  };
+  for (const auto& [n, u] : kUnits) {
+    if (n == s) return u;
+  }
+  return Status(common::kFailedToParse, "unknown time unit value: " + std::string(s));
+}
+
+// Milliseconds per fixed-length unit; 0 for calendar units.
+int64_t unit_ms(TimeUnit u) {
+  switch (u) {
+    case TimeUnit::kMillisecond: return 1;
+    case TimeUnit::kSecond: return 1000;
+    case TimeUnit::kMinute: return 60'000;
+    case TimeUnit::kHour: return 3'600'000;
+    case TimeUnit::kDay: return 86'400'000;
+    case TimeUnit::kWeek: return 7 * 86'400'000LL;
+    default: return 0;
+  }
+}
+
+// `ms` plus `n` units in UTC ($dateAdd semantics: month ends clamp).
+int64_t add_time_units(int64_t ms, TimeUnit u, int64_t n) {
+  if (int64_t f = unit_ms(u)) return ms + n * f;
+  int64_t months = u == TimeUnit::kMonth ? n : u == TimeUnit::kQuarter ? 3 * n : 12 * n;
+  int64_t days = ms >= 0 ? ms / 86'400'000 : -((-ms + 86'399'999) / 86'400'000);
+  int64_t rem = ms - days * 86'400'000;
+  // civil-from-days (Howard Hinnant's algorithm)
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  int64_t total = y * 12 + (m - 1) + months;
+  y = total >= 0 ? total / 12 : -((-total + 11) / 12);
+  m = total - y * 12 + 1;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int64_t dim = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+  d = std::min(d, dim);
+  // days-from-civil
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return (era * 146097 + doe - 719468) * 86'400'000 + rem;
+}
 
 std::vector<StageDef> window_stages() {
   return {

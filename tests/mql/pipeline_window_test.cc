@@ -146,5 +146,63 @@ TEST_F(WindowTest, ParseErrors) {
             "ERR 9 Unrecognized window function, $locf");
 }
 
+// ---- $densify / $fill -----------------------------------------------------------------------
+
+TEST_F(WindowTest, DensifyNumericBounds) {
+  std::string in = R"([{"_id": 1, "v": 0}, {"_id": 2, "v": 3}, {"_id": 3, "v": 5}, {"_id": 4}])";
+  EXPECT_EQ(Run(R"([{"$densify": {"field": "v", "range": {"step": 2, "bounds": "full"}}}])", in),
+            "{_id: 4}\n{_id: 1, v: 0}\n{v: 2}\n{_id: 2, v: 3}\n{v: 4}\n{_id: 3, v: 5}");
+  EXPECT_EQ(Run(R"([{"$densify": {"field": "v", "range": {"step": 1, "bounds": [1, 4]}}}, {"$match": {"_id": {"$exists": false}}}])", in),
+            "{v: 1}\n{v: 2}");
+}
+
+TEST_F(WindowTest, DensifyPartitionsAndDates) {
+  std::string in = R"([{"k": "a", "v": 1}, {"k": "a", "v": 4}, {"k": "b", "v": 10}, {"k": "b", "v": 12}])";
+  EXPECT_EQ(Run(R"([{"$densify": {"field": "v", "partitionByFields": ["k"], "range": {"step": 1, "bounds": "partition"}}},
+                    {"$project": {"_id": 0}}])",
+                in),
+            "{k: \"a\", v: 1}\n{k: \"a\", v: 2}\n{k: \"a\", v: 3}\n{k: \"a\", v: 4}\n{k: \"b\", v: 10}\n"
+            "{k: \"b\", v: 11}\n{k: \"b\", v: 12}");
+  std::string dates = R"([{"d": {"$date": "2021-01-31T00:00:00Z"}}, {"d": {"$date": "2021-04-30T00:00:00Z"}}])";
+  EXPECT_EQ(Run(R"([{"$densify": {"field": "d", "range": {"step": 1, "unit": "month", "bounds": "full"}}},
+                    {"$project": {"_id": 0, "t": {"$toLong": "$d"}}}])",
+                dates),
+            // each step adds a month to the previous value: Jan 31, Feb 28, Mar 28, Apr 28, then Apr 30
+            "{t: NumberLong(1612051200000)}\n{t: NumberLong(1614470400000)}\n{t: NumberLong(1616889600000)}\n"
+            "{t: NumberLong(1619568000000)}\n{t: NumberLong(1619740800000)}");
+  EXPECT_EQ(Run(R"([{"$densify": {"field": "v", "range": {"step": 1, "bounds": "full"}}}])", R"([{"v": "x"}])"),
+            "ERR 5733201 Densify field type must be numeric or a date");
+}
+
+TEST_F(WindowTest, DensifyValidation) {
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"field": "v", "range": {"step": -1, "bounds": [0, 1]}}}])"),
+            "ERR 5733401 The step parameter in a range statement must be a strictly positive numeric value");
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"field": "v", "range": {"step": 1, "bounds": [0, 1, 2]}}}])"),
+            "ERR 5733403 A bounding array in a range statement must have exactly two elements");
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"field": "v", "range": {"step": 1, "bounds": "partition"}}}])"),
+            "ERR 5733408 One cannot specify the bounds as 'partition' without specifying a non-empty array of "
+            "partitionByFields. You may have meant to specify 'full' bounds.");
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"field": "$v", "range": {"step": 1, "bounds": "full"}}}])"),
+            "ERR 16410 FieldPath field names may not start with '$'. Consider using $getField or $setField.");
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"field": "v", "range": {"step": 1.5, "bounds": [0, 4]}}}])"),
+            "ERR 5876900 Upper bound, lower bound, and step must all have the same type");
+  EXPECT_EQ(ParseErr(R"([{"$densify": {"range": {"step": 1, "bounds": "full"}}}])"),
+            "ERR 40414 BSON field '$densify.field' is missing but a required field");
+}
+
+TEST_F(WindowTest, FillValueLocfAndLinear) {
+  std::string in = R"([{"_id": 1, "t": 1, "a": 1, "b": 10}, {"_id": 2, "t": 2}, {"_id": 3, "t": 3, "a": null, "b": 30}])";
+  EXPECT_EQ(Run(R"([{"$fill": {"sortBy": {"t": 1},
+                    "output": {"a": {"method": "locf"}, "b": {"method": "linear"}, "c": {"value": "none"}}}},
+                    {"$project": {"t": 0}}])",
+                in),
+            "{_id: 1, a: 1, b: 10, c: \"none\"}\n{_id: 2, a: 1, b: 20.0, c: \"none\"}\n{_id: 3, a: 1, b: 30, c: \"none\"}");
+  EXPECT_EQ(ParseErr(R"([{"$fill": {"output": {"a": {"method": "mean"}}}}])"), "ERR 6050202 Method must be either locf or linear");
+  EXPECT_EQ(ParseErr(R"([{"$fill": {"output": {"a": {"value": 1, "method": "locf"}}}}])"),
+            "ERR 6050203 Exactly one of 'value' and 'method' must be specified.");
+  EXPECT_EQ(ParseErr(R"([{"$fill": {"partitionBy": "$x", "partitionByFields": ["x"], "output": {"a": {"value": 1}}}}])"),
+            "ERR 6050204 Maximum one of 'partitionBy' and 'partitionByFields can be specified in '$fill'");
+}
+
 }  // namespace
 }  // namespace mql::testing
