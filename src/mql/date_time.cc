@@ -138,8 +138,18 @@ int64_t TimeZone::offset_ms(int64_t utc_ms) const {
   return static_cast<int64_t>(raw) + dst;
 }
 
+namespace {
+int64_t saturate(__int128 v) {
+  if (v > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (v < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+}  // namespace
+
+int64_t TimeZone::to_local(int64_t utc_ms) const { return saturate(static_cast<__int128>(utc_ms) + offset_ms(utc_ms)); }
+
 int64_t TimeZone::to_utc(int64_t local_ms) const {
-  if (!zone_) return local_ms - fixed_ms_;
+  if (!zone_) return saturate(static_cast<__int128>(local_ms) - fixed_ms_);
   int32_t raw = 0, dst = 0;
   UErrorCode st = U_ZERO_ERROR;
   if (auto* btz = dynamic_cast<const icu::BasicTimeZone*>(zone_.get())) {
@@ -148,7 +158,7 @@ int64_t TimeZone::to_utc(int64_t local_ms) const {
     zone_->getOffset(static_cast<UDate>(local_ms), true, raw, dst, st);
   }
   if (U_FAILURE(st)) return local_ms;
-  return local_ms - (static_cast<int64_t>(raw) + dst);
+  return saturate(static_cast<__int128>(local_ms) - (static_cast<int64_t>(raw) + dst));
 }
 
 // ---- parts --------------------------------------------------------------------------------
@@ -197,9 +207,11 @@ int week(int64_t utc_ms, const TimeZone& tz) {
 
 int64_t from_parts(const TimeZone& tz, int64_t year, int64_t month, int64_t day, int64_t hour, int64_t minute,
                    int64_t second, int64_t millisecond) {
-  int64_t days = days_from_civil(year, month, 1) + (day - 1);
-  int64_t local = days * kMsPerDay + hour * 3600000 + minute * 60000 + second * 1000 + millisecond;
-  return tz.to_utc(local);
+  // Seconds and milliseconds are unbounded: compute wide and saturate rather than overflow.
+  __int128 days = static_cast<__int128>(days_from_civil(year, month, 1)) + (day - 1);
+  __int128 local = days * kMsPerDay + static_cast<__int128>(hour) * 3600000 + static_cast<__int128>(minute) * 60000 +
+                   static_cast<__int128>(second) * 1000 + millisecond;
+  return tz.to_utc(saturate(local));
 }
 
 int64_t from_iso_parts(const TimeZone& tz, int64_t iso_year, int64_t iso_week, int64_t iso_day, int64_t hour,
@@ -208,9 +220,10 @@ int64_t from_iso_parts(const TimeZone& tz, int64_t iso_year, int64_t iso_week, i
   int64_t jan4 = days_from_civil(iso_year, 1, 4);
   int jan4_dow = static_cast<int>(((jan4 + 3) % 7 + 7) % 7) + 1;
   int64_t week1_monday = jan4 - (jan4_dow - 1);
-  int64_t days = week1_monday + (iso_week - 1) * 7 + (iso_day - 1);
-  int64_t local = days * kMsPerDay + hour * 3600000 + minute * 60000 + second * 1000 + millisecond;
-  return tz.to_utc(local);
+  __int128 days = static_cast<__int128>(week1_monday) + (iso_week - 1) * 7 + (iso_day - 1);
+  __int128 local = days * kMsPerDay + static_cast<__int128>(hour) * 3600000 + static_cast<__int128>(minute) * 60000 +
+                   static_cast<__int128>(second) * 1000 + millisecond;
+  return tz.to_utc(saturate(local));
 }
 
 // ---- formatting ---------------------------------------------------------------------------
@@ -723,7 +736,8 @@ int64_t date_diff(int64_t start, int64_t end, Unit unit, const TimeZone& tz, int
     case Unit::kSecond:
       return floor_div(end, 1000) - floor_div(start, 1000);
     case Unit::kMillisecond:
-      return end - start;
+      // Wraps like the server's Date_t subtraction instead of overflowing.
+      return static_cast<int64_t>(static_cast<uint64_t>(end) - static_cast<uint64_t>(start));
   }
   return 0;
 }

@@ -32,7 +32,7 @@ class TimeZone {
   // Local wall-clock milliseconds (as if UTC) → the UTC instant; a skipped or repeated local
   // time uses the offset in effect before the transition.
   int64_t to_utc(int64_t local_ms) const;
-  int64_t to_local(int64_t utc_ms) const { return utc_ms + offset_ms(utc_ms); }
+  int64_t to_local(int64_t utc_ms) const;  // saturating at the int64 range
 
  private:
   std::shared_ptr<const icu::TimeZone> zone_;  // null: fixed offset

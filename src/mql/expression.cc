@@ -395,7 +395,7 @@ Result<std::vector<ExprPtr>> parse_named(const bson_iter_t* arg, Scope& sc, cons
   while (bson_iter_next(&it)) {
     std::string_view key(bson_iter_key(&it), bson_iter_key_len(&it));
     auto f = std::find(spec.fields.begin(), spec.fields.end(), key);
-    if (f == spec.fields.end()) return err(spec.unknown_code, spec.unknown_msg + std::string(key));
+    if (f == spec.fields.end()) return err(spec.unknown_code, spec.unknown_msg + std::string(key) + spec.unknown_suffix);
     MS_ASSIGN_OR_RETURN(auto e, parse_operand(&it, sc));
     kids[static_cast<size_t>(f - spec.fields.begin())] = std::move(e);
   }

@@ -76,17 +76,8 @@ Result<ExprPtr> parse_date_part(std::string_view op, const bson_iter_t* arg, Sco
     sub_doc(arg, &doc);
     bson_iter_t it;
     if (bson_iter_init(&it, &doc) && bson_iter_next(&it) && bson_iter_key(&it)[0] != '$') {
-      bson_iter_init(&it, &doc);
-      while (bson_iter_next(&it)) {
-        std::string k = key_of(&it);
-        if (k == "date") {
-          MS_ASSIGN_OR_RETURN(kids[0], parse_operand(&it, sc));
-        } else if (k == "timezone") {
-          MS_ASSIGN_OR_RETURN(kids[1], parse_operand(&it, sc));
-        } else {
-          return err(40535, "unrecognized option to " + std::string(op) + ": \"" + k + "\"");
-        }
-      }
+      MS_ASSIGN_OR_RETURN(kids, parse_named(arg, sc, {{"date", "timezone"}, 40535, "", 40535,
+                                                      "unrecognized option to " + std::string(op) + ": \"", "\""}));
       if (!kids[0]) {
         return err(40539, "missing 'date' argument to " + std::string(op) + ", provided: " + std::string(op) + ": " +
                               value_string(Value::from_iter(arg)));

@@ -110,6 +110,7 @@ struct NamedSpec {
   std::string not_object_msg;
   int unknown_code;
   std::string unknown_msg;  // prefix; the field name is appended
+  std::string unknown_suffix = "";
 };
 Result<std::vector<ExprPtr>> parse_named(const bson_iter_t* arg, Scope& sc, const NamedSpec& spec);
 

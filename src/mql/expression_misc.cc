@@ -745,7 +745,8 @@ Result<ExprPtr> parse_meta(std::string_view op, const bson_iter_t* arg, Scope&) 
   std::string name = bson_iter_utf8(arg, nullptr);
   static const char* kNames[] = {"textScore", "randVal", "searchScore", "searchHighlights", "geoNearDistance",
                                  "geoNearPoint", "recordId", "indexKey", "sortKey", "searchScoreDetails",
-                                 "timeseriesBucketMinTime", "timeseriesBucketMaxTime"};
+                                 "timeseriesBucketMinTime", "timeseriesBucketMaxTime", "vectorSearchScore",
+                                 "searchSequenceToken"};
   if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
     return err(17308, "Unsupported argument to $meta: " + name);
   }
