@@ -68,6 +68,12 @@ common::Result<ServerOptions> parse_server_options(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   app.add_option("--max-connections", o.max_connections, "Maximum simultaneous client connections")
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--oplog-size-mb", o.oplog_size_mb,
+                 "Size cap of local.oplog.rs in MiB; the oldest entries are truncated past it")
+      ->check(CLI::Range(int64_t{1}, int64_t{1024} * 1024));
+  app.add_option("--periodic-noop-interval-secs", o.periodic_noop_interval_secs,
+                 "Seconds without writes after which the primary writes a 'periodic noop' oplog entry")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--log-level", o.log_level, "Log level on stderr")
       ->check(CLI::IsMember(std::set<std::string>{"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

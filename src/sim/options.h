@@ -23,6 +23,10 @@ struct ServerOptions {
   int max_connections = 1000;
   std::string log_level = "info";
 
+  // Replication surface (sim/engine/oplog.h).
+  int64_t oplog_size_mb = 1024;          // local.oplog.rs is capped at this many MiB of entries
+  int periodic_noop_interval_secs = 10;  // a "periodic noop" entry after this long without writes
+
   // Access control (sim/auth): --auth enforces privileges; users persist in --dbpath.
   bool auth = false;
   std::string admin_user;            // created at start as root on admin (with admin_password_file)
