@@ -99,6 +99,28 @@ SourcePtr make_error_source(Status st) {
   return make_gen_source([st]() -> Result<std::optional<Bson>> { return st; });
 }
 
+SourcePtr make_blocking_source(SourcePtr input, BlockingFn compute) {
+  struct State {
+    SourcePtr in;
+    BlockingFn compute;
+    std::vector<Bson> out;
+    size_t pos = 0;
+    bool done = false;
+  };
+  auto st = std::make_shared<State>();
+  st->in = std::move(input);
+  st->compute = std::move(compute);
+  return make_gen_source([st]() -> Result<std::optional<Bson>> {
+    if (!st->done) {
+      st->done = true;
+      MS_ASSIGN_OR_RETURN(st->out, st->compute(*st->in));
+      st->in.reset();
+    }
+    if (st->pos >= st->out.size()) return std::optional<Bson>();
+    return std::optional<Bson>(std::move(st->out[st->pos++]));
+  });
+}
+
 Result<std::vector<Bson>> drain(DocumentSource& input) {
   std::vector<Bson> out;
   while (true) {
@@ -390,6 +412,18 @@ Status validate_field_path(std::string_view path, const ExpressionContext& ctx) 
     start = dot + 1;
   }
   return Status::OK();
+}
+
+Status wrong_type(std::string_view field, const bson_iter_t* it, std::string_view expected) {
+  return Status(common::kTypeMismatch, "BSON field '" + std::string(field) + "' is the wrong type '" +
+                                           type_name(bson_iter_type(it)) + "', expected type '" + std::string(expected) +
+                                           "'");
+}
+
+Status wrong_types(std::string_view field, const bson_iter_t* it, std::string_view expected) {
+  return Status(common::kTypeMismatch, "BSON field '" + std::string(field) + "' is the wrong type '" +
+                                           type_name(bson_iter_type(it)) + "', expected types '" +
+                                           std::string(expected) + "'");
 }
 
 Status with_stage_context(const Status& st, std::string_view what) {

@@ -28,22 +28,7 @@ class DensifyStage : public Stage {
         bounds_(b), lo_(std::move(lo)), hi_(std::move(hi)), ctx_(ctx) {}
 
   Result<SourcePtr> open(SourcePtr input) const override {
-    struct State {
-      std::shared_ptr<DocumentSource> in;
-      std::vector<Bson> out;
-      size_t pos = 0;
-      bool done = false;
-    };
-    auto st = std::make_shared<State>();
-    st->in = std::move(input);
-    return make_gen_source([st, this]() -> Result<std::optional<Bson>> {
-      if (!st->done) {
-        st->done = true;
-        MS_ASSIGN_OR_RETURN(st->out, compute(*st->in));
-      }
-      if (st->pos >= st->out.size()) return std::optional<Bson>();
-      return std::optional<Bson>(std::move(st->out[st->pos++]));
-    });
+    return make_blocking_source(std::move(input), [this](DocumentSource& in) { return compute(in); });
   }
 
  private:
@@ -196,11 +181,6 @@ class DensifyStage : public Stage {
   const ExpressionContext& ctx_;
 };
 
-Status type_error(std::string_view field, const bson_iter_t* it, std::string_view expected) {
-  return Status(common::kTypeMismatch, "BSON field '" + std::string(field) + "' is the wrong type '" +
-                                           type_name(bson_iter_type(it)) + "', expected " + std::string(expected));
-}
-
 Result<Stages> parse_densify(std::string_view, const bson_iter_t* spec, const ParseState& ps) {
   const ExpressionContext& ctx = *ps.ctx;
   bson_t s;
@@ -215,20 +195,20 @@ Result<Stages> parse_densify(std::string_view, const bson_iter_t* spec, const Pa
   while (bson_iter_next(&it)) {
     std::string_view k = key_of(&it);
     if (k == "field") {
-      if (!BSON_ITER_HOLDS_UTF8(&it)) return type_error("$densify.field", &it, "type 'string'");
+      if (!BSON_ITER_HOLDS_UTF8(&it)) return wrong_type("$densify.field", &it, "string");
       field = bson_iter_utf8(&it, nullptr);
     } else if (k == "partitionByFields") {
-      if (!BSON_ITER_HOLDS_ARRAY(&it)) return type_error("$densify.partitionByFields", &it, "type 'array'");
+      if (!BSON_ITER_HOLDS_ARRAY(&it)) return wrong_type("$densify.partitionByFields", &it, "array");
       bson_t arr;
       sub_doc(&it, &arr);
       bson_iter_t e;
       bson_iter_init(&e, &arr);
       while (bson_iter_next(&e)) {
-        if (!BSON_ITER_HOLDS_UTF8(&e)) return type_error("$densify.partitionByFields." + std::string(key_of(&e)), &e, "type 'string'");
+        if (!BSON_ITER_HOLDS_UTF8(&e)) return wrong_type("$densify.partitionByFields." + std::string(key_of(&e)), &e, "string");
         parts.emplace_back(bson_iter_utf8(&e, nullptr));
       }
     } else if (k == "range") {
-      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return type_error("$densify.range", &it, "type 'object'");
+      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return wrong_type("$densify.range", &it, "object");
       range = it;
     } else {
       return Status(common::kUnrecognizedCommandField, "BSON field '$densify." + std::string(k) + "' is an unknown field.");
@@ -247,11 +227,11 @@ Result<Stages> parse_densify(std::string_view, const bson_iter_t* spec, const Pa
     std::string_view k = key_of(&it);
     if (k == "step") {
       if (!BSON_ITER_HOLDS_NUMBER(&it)) {
-        return type_error("$densify.range.step", &it, "types '[int, decimal, double, long]'");
+        return wrong_types("$densify.range.step", &it, "[int, decimal, double, long]");
       }
       step = Value::from_iter(&it);
     } else if (k == "unit") {
-      if (!BSON_ITER_HOLDS_UTF8(&it)) return type_error("$densify.range.unit", &it, "type 'string'");
+      if (!BSON_ITER_HOLDS_UTF8(&it)) return wrong_type("$densify.range.unit", &it, "string");
       MS_ASSIGN_OR_RETURN(unit, parse_time_unit(bson_iter_utf8(&it, nullptr)));
     } else if (k == "bounds") {
       bounds = it;
@@ -340,15 +320,15 @@ Result<Stages> parse_fill(std::string_view, const bson_iter_t* spec, const Parse
   while (bson_iter_next(&it)) {
     std::string_view k = key_of(&it);
     if (k == "sortBy") {
-      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return type_error("$fill.sortBy", &it, "type 'object'");
+      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return wrong_type("$fill.sortBy", &it, "object");
       sort_by = it;
     } else if (k == "partitionBy") {
       partition_by = it;
     } else if (k == "partitionByFields") {
-      if (!BSON_ITER_HOLDS_ARRAY(&it)) return type_error("$fill.partitionByFields", &it, "type 'array'");
+      if (!BSON_ITER_HOLDS_ARRAY(&it)) return wrong_type("$fill.partitionByFields", &it, "array");
       partition_fields = it;
     } else if (k == "output") {
-      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return type_error("$fill.output", &it, "type 'object'");
+      if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return wrong_type("$fill.output", &it, "object");
       output = it;
     } else {
       return Status(common::kUnrecognizedCommandField, "BSON field '$fill." + std::string(k) + "' is an unknown field.");
@@ -369,7 +349,7 @@ Result<Stages> parse_fill(std::string_view, const bson_iter_t* spec, const Parse
     MS_RETURN_IF_ERROR(validate_field_path(f, *ps.ctx));
     bson_t fs;
     if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !sub_doc(&it, &fs)) {
-      return type_error("$fill.output." + f, &it, "type 'object'");
+      return wrong_type("$fill.output." + f, &it, "object");
     }
     bson_iter_t value, method;
     const bool has_value = bson_iter_init_find(&value, &fs, "value");
@@ -416,7 +396,7 @@ Result<Stages> parse_fill(std::string_view, const bson_iter_t* spec, const Parse
       bson_iter_t e;
       bson_iter_init(&e, &arr);
       while (bson_iter_next(&e)) {
-        if (!BSON_ITER_HOLDS_UTF8(&e)) return type_error("$fill.partitionByFields." + std::string(key_of(&e)), &e, "type 'string'");
+        if (!BSON_ITER_HOLDS_UTF8(&e)) return wrong_type("$fill.partitionByFields." + std::string(key_of(&e)), &e, "string");
         std::string pf = bson_iter_utf8(&e, nullptr);
         MS_RETURN_IF_ERROR(validate_field_path(pf, *ps.ctx));
         std::string ref = "$" + pf;

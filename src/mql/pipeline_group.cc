@@ -162,9 +162,16 @@ class GroupStage : public Stage {
         (r.missing() ? Value::null() : r).append_to(out.mut(), accs_[i].first);
       }
       g.accs.clear();
-      if (out.size() > kMaxUserDocSize) {
-        return Status(common::kBSONObjectTooLarge, "BSONObj size: " + std::to_string(out.size()) +
-                                                       " (0x" + std::to_string(out.size()) + ") is invalid. Size must be between 0 and 16793600(16MB)");
+      if (out.size() > kMaxInternalDocSize) {
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "%X", static_cast<unsigned>(out.size()));
+        bson_iter_t first;
+        bson_iter_init(&first, out.get());
+        bson_iter_next(&first);
+        return Status(common::kBSONObjectTooLarge,
+                      "BSONObj size: " + std::to_string(out.size()) + " (0x" + hex +
+                          ") is invalid. Size must be between 0 and 16793600(16MB) First element: " +
+                          mongo_elem_string("_id", bson_iter_value(&first)));
       }
       return std::optional<Bson>(std::move(out));
     });
@@ -231,6 +238,41 @@ Result<Stages> parse_group(std::string_view, const bson_iter_t* spec, const Pars
   return one<GroupStage>("$group", std::move(*key), std::move(accs), *ps.ctx, false);
 }
 
+// {count: {$sum: 1}}: the output of $bucket/$bucketAuto without 'output'.
+Status add_default_count(Accs& accs, const ExpressionContext& ctx) {
+  Bson cnt;
+  bson_t sum;
+  BSON_APPEND_DOCUMENT_BEGIN(cnt.mut(), "count", &sum);
+  BSON_APPEND_INT32(&sum, "$sum", 1);
+  bson_append_document_end(cnt.mut(), &sum);
+  bson_iter_t f;
+  bson_iter_init_find(&f, cnt.get(), "count");
+  MS_ASSIGN_OR_RETURN(auto a, parse_accumulation_statement(&f, ctx));
+  accs.emplace_back("count", std::move(a));
+  return Status::OK();
+}
+
+// The accumulators of an 'output' document.
+Status parse_output_accumulators(const bson_iter_t* it, const ExpressionContext& ctx, Accs& accs) {
+  bson_t o;
+  sub_doc(it, &o);
+  bson_iter_t f;
+  bson_iter_init(&f, &o);
+  while (bson_iter_next(&f)) {
+    MS_ASSIGN_OR_RETURN(auto a, parse_accumulation_statement(&f, ctx));
+    accs.emplace_back(std::string(key_of(&f)), std::move(a));
+  }
+  return Status::OK();
+}
+
+// {$op: ...}: an object whose first field is an operator.
+bool is_expression_object(const bson_iter_t* it) {
+  bson_t o;
+  bson_iter_t f;
+  return BSON_ITER_HOLDS_DOCUMENT(it) && sub_doc(it, &o) && bson_iter_init(&f, &o) && bson_iter_next(&f) &&
+         bson_iter_key(&f)[0] == '$';
+}
+
 // ---- $bucket --------------------------------------------------------------------------------
 
 // A constant expression's value (the server's getExpressionConstant), or nullopt.
@@ -263,10 +305,7 @@ Result<Stages> parse_bucket(std::string_view, const bson_iter_t* spec, const Par
   while (bson_iter_next(&it)) {
     std::string_view k = key_of(&it);
     if (k == "groupBy") {
-      bson_t o;
-      bson_iter_t f;
-      const bool expr_obj = BSON_ITER_HOLDS_DOCUMENT(&it) && sub_doc(&it, &o) && bson_iter_init(&f, &o) &&
-                            bson_iter_next(&f) && bson_iter_key(&f)[0] == '$';
+      const bool expr_obj = is_expression_object(&it);
       const bool path = BSON_ITER_HOLDS_UTF8(&it) && bson_iter_utf8(&it, nullptr)[0] == '$';
       if (!expr_obj && !path) {
         return Status(40202, "The $bucket 'groupBy' field must be defined as a $-prefixed path or an expression, "
@@ -323,14 +362,7 @@ Result<Stages> parse_bucket(std::string_view, const bson_iter_t* spec, const Par
         return Status(40196, "The $bucket 'output' field must be an object, but found type: " +
                                  type_name(bson_iter_type(&it)) + ".");
       }
-      bson_t o;
-      sub_doc(&it, &o);
-      bson_iter_t f;
-      bson_iter_init(&f, &o);
-      while (bson_iter_next(&f)) {
-        MS_ASSIGN_OR_RETURN(auto a, parse_accumulation_statement(&f, ctx));
-        accs.emplace_back(std::string(key_of(&f)), std::move(a));
-      }
+      MS_RETURN_IF_ERROR(parse_output_accumulators(&it, ctx, accs));
     } else {
       return Status(40197, "Unrecognized option to $bucket: " + std::string(k) + ".");
     }
@@ -344,19 +376,7 @@ Result<Stages> parse_bucket(std::string_view, const bson_iter_t* spec, const Par
                            "to the highest boundary.");
     }
   }
-  if (!output_specified) {
-    bson_t cnt = BSON_INITIALIZER;
-    bson_t sum;
-    BSON_APPEND_DOCUMENT_BEGIN(&cnt, "count", &sum);
-    BSON_APPEND_INT32(&sum, "$sum", 1);
-    bson_append_document_end(&cnt, &sum);
-    bson_iter_t f;
-    bson_iter_init_find(&f, &cnt, "count");
-    auto a = parse_accumulation_statement(&f, ctx);
-    bson_destroy(&cnt);
-    if (!a.ok()) return a.status();
-    accs.emplace_back("count", std::move(a).value());
-  }
+  if (!output_specified) MS_RETURN_IF_ERROR(add_default_count(accs, ctx));
   KeySpec key;
   const int code = ctx.version >= 70 ? 7158303 : 40066;
   key.custom = [group_by, bounds, def, &ctx, code](const bson_t* doc) -> Result<Value> {
@@ -520,22 +540,7 @@ class BucketAutoStage : public Stage {
         ctx_(ctx) {}
 
   Result<SourcePtr> open(SourcePtr input) const override {
-    struct State {
-      std::shared_ptr<DocumentSource> in;
-      std::vector<Bson> out;
-      size_t pos = 0;
-      bool done = false;
-    };
-    auto st = std::make_shared<State>();
-    st->in = std::move(input);
-    return make_gen_source([st, this]() -> Result<std::optional<Bson>> {
-      if (!st->done) {
-        st->done = true;
-        MS_ASSIGN_OR_RETURN(st->out, build(*st->in));
-      }
-      if (st->pos >= st->out.size()) return std::optional<Bson>();
-      return std::optional<Bson>(std::move(st->out[st->pos++]));
-    });
+    return make_blocking_source(std::move(input), [this](DocumentSource& in) { return build(in); });
   }
 
  private:
@@ -685,10 +690,7 @@ Result<Stages> parse_bucket_auto(std::string_view, const bson_iter_t* spec, cons
   while (bson_iter_next(&it)) {
     std::string_view k = key_of(&it);
     if (k == "groupBy") {
-      bson_t o;
-      bson_iter_t f;
-      const bool expr_obj = BSON_ITER_HOLDS_DOCUMENT(&it) && sub_doc(&it, &o) && bson_iter_init(&f, &o) &&
-                            bson_iter_next(&f) && bson_iter_key(&f)[0] == '$';
+      const bool expr_obj = is_expression_object(&it);
       uint32_t len = 0;
       const bool path = BSON_ITER_HOLDS_UTF8(&it) && bson_iter_utf8(&it, &len)[0] == '$' && len > 1;
       if (!expr_obj && !path) {
@@ -713,14 +715,7 @@ Result<Stages> parse_bucket_auto(std::string_view, const bson_iter_t* spec, cons
         return Status(40244, "The $bucketAuto 'output' field must be an object, but found type: " +
                                  type_name(bson_iter_type(&it)));
       }
-      bson_t o;
-      sub_doc(&it, &o);
-      bson_iter_t f;
-      bson_iter_init(&f, &o);
-      while (bson_iter_next(&f)) {
-        MS_ASSIGN_OR_RETURN(auto a, parse_accumulation_statement(&f, ctx));
-        accs.emplace_back(std::string(key_of(&f)), std::move(a));
-      }
+      MS_RETURN_IF_ERROR(parse_output_accumulators(&it, ctx, accs));
     } else if (k == "granularity") {
       if (!BSON_ITER_HOLDS_UTF8(&it)) {
         return Status(40261, "The $bucketAuto 'granularity' field must be a string, but found type: " +
@@ -735,19 +730,7 @@ Result<Stages> parse_bucket_auto(std::string_view, const bson_iter_t* spec, cons
   }
   if (!group_by || !n) return Status(40246, "$bucketAuto requires 'groupBy' and 'buckets' to be specified");
   if (*n <= 0) return Status(40243, "The $bucketAuto 'buckets' field must be greater than 0, but found: " + std::to_string(*n));
-  if (accs.empty()) {
-    bson_t cnt = BSON_INITIALIZER;
-    bson_t sum;
-    BSON_APPEND_DOCUMENT_BEGIN(&cnt, "count", &sum);
-    BSON_APPEND_INT32(&sum, "$sum", 1);
-    bson_append_document_end(&cnt, &sum);
-    bson_iter_t f;
-    bson_iter_init_find(&f, &cnt, "count");
-    auto a = parse_accumulation_statement(&f, ctx);
-    bson_destroy(&cnt);
-    if (!a.ok()) return a.status();
-    accs.emplace_back("count", std::move(a).value());
-  }
+  if (accs.empty()) MS_RETURN_IF_ERROR(add_default_count(accs, ctx));
   return one<BucketAutoStage>(std::move(group_by), *n, std::move(accs), std::move(rounder), ctx);
 }
 
@@ -755,10 +738,7 @@ Result<Stages> parse_bucket_auto(std::string_view, const bson_iter_t* spec, cons
 
 Result<Stages> parse_sort_by_count(std::string_view, const bson_iter_t* spec, const ParseState& ps) {
   if (BSON_ITER_HOLDS_DOCUMENT(spec)) {
-    bson_t o;
-    bson_iter_t f;
-    sub_doc(spec, &o);
-    if (!(bson_iter_init(&f, &o) && bson_iter_next(&f) && bson_iter_key(&f)[0] == '$')) {
+    if (!is_expression_object(spec)) {
       return Status(40147, "the sortByCount field must be defined as a $-prefixed path or an expression inside an object");
     }
   } else if (BSON_ITER_HOLDS_UTF8(spec)) {

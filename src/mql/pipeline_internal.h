@@ -41,6 +41,8 @@ constexpr size_t kMaxPipelineLength = 1000;
 constexpr int kMaxSubPipelineDepth = 20;
 // BSONObjMaxUserSize: a document a stage builds must fit in 16 MiB.
 constexpr size_t kMaxUserDocSize = 16 * 1024 * 1024;
+// BSONObjMaxInternalSize: what a document built inside the server may reach (16 MiB + 16 KiB).
+constexpr size_t kMaxInternalDocSize = kMaxUserDocSize + 16 * 1024;
 
 // Where a (sub-)pipeline sits; some stages are refused in some places.
 enum class Place { kTop, kFacet, kLookup, kUnionWith, kUpdate };
@@ -133,6 +135,10 @@ using GenFn = std::function<Result<std::optional<Bson>>()>;
 SourcePtr make_gen_source(GenFn fn);
 // A source that fails with `st` on the first next().
 SourcePtr make_error_source(Status st);
+// A source that, on the first next(), reads all of `input` through `compute` and then yields
+// its documents in order (the shape of every blocking stage).
+using BlockingFn = std::function<Result<std::vector<Bson>>(DocumentSource& input)>;
+SourcePtr make_blocking_source(SourcePtr input, BlockingFn compute);
 // Reads `input` to the end.
 Result<std::vector<Bson>> drain(DocumentSource& input);
 
@@ -208,6 +214,11 @@ std::string type_name(bson_type_t t);
 Status validate_field_path(std::string_view path, const ExpressionContext& ctx);
 // "Invalid $project :: caused by :: <msg>" (the server's addContext on stage parse errors).
 Status with_stage_context(const Status& st, std::string_view what);
+
+// The IDL parser's type error: "BSON field '<field>' is the wrong type '<t>', expected type '<expected>'".
+Status wrong_type(std::string_view field, const bson_iter_t* it, std::string_view expected);
+// The same with a list of types: "..., expected types '[int, decimal, double, long]'".
+Status wrong_types(std::string_view field, const bson_iter_t* it, std::string_view expected);
 
 // Accessors for stage arguments.
 std::string_view key_of(const bson_iter_t* it);

@@ -484,15 +484,13 @@ Result<Stages> parse_union_with(std::string_view, const bson_iter_t* spec, const
       std::string_view k = key_of(&it);
       if (k == "coll") {
         if (!BSON_ITER_HOLDS_UTF8(&it)) {
-          return Status(common::kTypeMismatch, "BSON field '$unionWith.coll' is the wrong type '" +
-                                                   type_name(bson_iter_type(&it)) + "', expected type 'string'");
+          return wrong_type("$unionWith.coll", &it, "string");
         }
         coll = bson_iter_utf8(&it, nullptr);
         has_coll = true;
       } else if (k == "pipeline") {
         if (!BSON_ITER_HOLDS_ARRAY(&it)) {
-          return Status(common::kTypeMismatch, "BSON field '$unionWith.pipeline' is the wrong type '" +
-                                                   type_name(bson_iter_type(&it)) + "', expected type 'array'");
+          return wrong_type("$unionWith.pipeline", &it, "array");
         }
         pipeline = it;
       } else {

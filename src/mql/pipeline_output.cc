@@ -19,12 +19,6 @@ namespace {
 bool internal_db(std::string_view db) { return db == "admin" || db == "local" || db == "config"; }
 bool special_coll(std::string_view c) { return c.substr(0, 7) == "system."; }
 
-Status wrong_type(std::string_view field, const bson_iter_t* it, std::string_view expected) {
-  return Status(common::kTypeMismatch, "BSON field '" + std::string(field) + "' is the wrong type '" +
-                                           type_name(bson_iter_type(it)) + "', expected type '" + std::string(expected) +
-                                           "'");
-}
-
 // Adds an ObjectId _id (first) to a document that has none, as an insert would.
 Bson with_id(Bson doc) {
   bson_iter_t it;

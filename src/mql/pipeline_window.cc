@@ -381,22 +381,7 @@ class SetWindowFieldsStage : public Stage {
         outputs_(std::move(outputs)), ctx_(ctx) {}
 
   Result<SourcePtr> open(SourcePtr input) const override {
-    struct State {
-      std::shared_ptr<DocumentSource> in;
-      std::vector<Bson> out;
-      size_t pos = 0;
-      bool done = false;
-    };
-    auto st = std::make_shared<State>();
-    st->in = std::move(input);
-    return make_gen_source([st, this]() -> Result<std::optional<Bson>> {
-      if (!st->done) {
-        st->done = true;
-        MS_ASSIGN_OR_RETURN(st->out, compute(*st->in));
-      }
-      if (st->pos >= st->out.size()) return std::optional<Bson>();
-      return std::optional<Bson>(std::move(st->out[st->pos++]));
-    });
+    return make_blocking_source(std::move(input), [this](DocumentSource& in) { return compute(in); });
   }
 
  private:
@@ -748,14 +733,12 @@ Result<Stages> parse_set_window_fields(std::string_view, const bson_iter_t* spec
     } else if (k == "sortBy") {
       bson_t sb;
       if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !sub_doc(&it, &sb)) {
-        return Status(common::kTypeMismatch, "BSON field '$setWindowFields.sortBy' is the wrong type '" +
-                                                 type_name(bson_iter_type(&it)) + "', expected type 'object'");
+        return wrong_type("$setWindowFields.sortBy", &it, "object");
       }
       MS_ASSIGN_OR_RETURN(sort, SortPattern::parse(&sb, SortPattern::Syntax::kPipeline));
     } else if (k == "output") {
       if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        return Status(common::kTypeMismatch, "BSON field '$setWindowFields.output' is the wrong type '" +
-                                                 type_name(bson_iter_type(&it)) + "', expected type 'object'");
+        return wrong_type("$setWindowFields.output", &it, "object");
       }
       output = it;
     } else {

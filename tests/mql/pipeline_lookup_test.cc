@@ -273,17 +273,7 @@ class StageHost : public FakeHost {
 
 TEST_F(LookupTest, HostStagesAndChangeStreamRules) {
   StageHost host;
-  auto parse = [&](const std::string& p) {
-    holder_ = J("{\"p\": " + p + "}");
-    bson_iter_t it;
-    bson_iter_init_find(&it, holder_.get(), "p");
-    uint32_t len;
-    const uint8_t* data;
-    bson_iter_array(&it, &len, &data);
-    bson_t arr;
-    bson_init_static(&arr, data, len);
-    return Pipeline::parse(&arr, ctx_, &host);
-  };
+  auto parse = [&](const std::string& p) { return Parse(p, &host); };
   auto p = parse(R"([{"$changeStream": {}}, {"$match": {"op": "delete"}}])");
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   EXPECT_TRUE((*p)->is_collectionless_source());

@@ -179,14 +179,7 @@ TEST_F(PipelineTest, SortValidation) {
 
 TEST_F(PipelineTest, SortMemoryLimitWithoutDiskUse) {
   ctx_.allow_disk_use = false;
-  std::string big(1024 * 1024, 'x');
-  std::vector<Bson> docs;
-  for (int i = 0; i < 110; ++i) {
-    Bson d;
-    common::append_int32(d.mut(), "_id", i);
-    common::append_utf8(d.mut(), "s", big);
-    docs.push_back(std::move(d));
-  }
+  std::vector<Bson> docs = BigDocs(110, 1024 * 1024);
   auto p = Parse(R"([{"$sort": {"_id": -1}}])");
   ASSERT_TRUE(p.ok());
   auto src = (*p)->run(make_vector_source(docs));

@@ -170,6 +170,19 @@ class FakeHost : public PipelineHost {
   }
 };
 
+// `n` documents {_id: i, s: <`bytes` characters>}, for memory-limit tests.
+inline std::vector<Bson> BigDocs(int n, size_t bytes) {
+  std::string big(bytes, 'x');
+  std::vector<Bson> docs;
+  for (int i = 0; i < n; ++i) {
+    Bson d;
+    common::append_int32(d.mut(), "_id", i);
+    common::append_utf8(d.mut(), "s", big);
+    docs.push_back(std::move(d));
+  }
+  return docs;
+}
+
 // Parses and runs `pipeline` (a JSON array) over `input` (a JSON array of documents); the
 // output documents one per line, or "ERR <code> <message>".
 class PipelineFixture : public ::testing::Test {
@@ -179,7 +192,8 @@ class PipelineFixture : public ::testing::Test {
     ctx_.collection = "c";
   }
 
-  common::Result<std::unique_ptr<Pipeline>> Parse(const std::string& pipeline) {
+  common::Result<std::unique_ptr<Pipeline>> Parse(const std::string& pipeline) { return Parse(pipeline, &host_); }
+  common::Result<std::unique_ptr<Pipeline>> Parse(const std::string& pipeline, PipelineHost* host) {
     holder_ = J("{\"p\": " + pipeline + "}");
     bson_iter_t it;
     bson_iter_init_find(&it, holder_.get(), "p");
@@ -188,7 +202,7 @@ class PipelineFixture : public ::testing::Test {
     bson_iter_array(&it, &len, &data);
     bson_t arr;
     bson_init_static(&arr, data, len);
-    return Pipeline::parse(&arr, ctx_, &host_);
+    return Pipeline::parse(&arr, ctx_, host);
   }
 
   std::string Run(const std::string& pipeline, const std::string& input = "[]") {
