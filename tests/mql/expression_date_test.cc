@@ -99,6 +99,19 @@ TEST_F(ExprDateTest, DateToAndFromParts) {
   EXPECT_EXPR(h, "{\"$dateFromParts\": {\"isoWeekYear\": 2024, \"isoWeek\": 1, \"isoDayOfWeek\": 1}}", "{}",
               date("2024-01-01T00:00:00Z"));
   EXPECT_EXPR(h, "{\"$dateFromParts\": {\"year\": 2024, \"month\": null}}", "{}", "null");
+  // DST: the repeated 01:30 of 2024-11-03 in New York is its first (EDT) occurrence; the
+  // skipped 02:30 of 2024-03-10 becomes 03:30 EDT.
+  EXPECT_EXPR(h, "{\"$dateFromParts\": {\"year\": 2024, \"month\": 11, \"day\": 3, \"hour\": 1, \"minute\": 30, "
+                 "\"timezone\": \"America/New_York\"}}",
+              "{}", date("2024-11-03T05:30:00Z"));
+  EXPECT_EXPR(h, "{\"$dateFromParts\": {\"year\": 2024, \"month\": 3, \"day\": 10, \"hour\": 2, \"minute\": 30, "
+                 "\"timezone\": \"America/New_York\"}}",
+              "{}", date("2024-03-10T07:30:00Z"));
+  // Unbounded seconds/milliseconds never overflow.
+  auto huge = h.eval("{\"$dateFromParts\": {\"year\": 2024, \"second\": {\"$numberLong\": \"9223372036854775807\"}, "
+                     "\"millisecond\": {\"$numberLong\": \"9223372036854775807\"}}}");
+  ASSERT_TRUE(huge.ok());
+  EXPECT_EQ(huge->type(), BSON_TYPE_DATE_TIME);
   EXPECT_EXPR_ERROR(h, "{\"$dateFromParts\": {\"year\": 0}}", "{}", 40523);
   EXPECT_EXPR_ERROR(h, "{\"$dateFromParts\": {\"year\": 2024, \"month\": 40000}}", "{}", 31034);
   EXPECT_EXPR_ERROR(h, "{\"$dateFromParts\": {\"year\": 2024.5}}", "{}", 40515);
@@ -184,6 +197,10 @@ TEST_F(ExprDateTest, DateDiff) {
   EXPECT_EXPR(h, diff("2024-01-01T23:00:00Z", "2024-01-02T01:00:00Z", "day", ", \"timezone\": \"America/New_York\""), "{}",
               "{\"$numberLong\": \"0\"}");
   EXPECT_EXPR(h, "{\"$dateDiff\": {\"startDate\": null, \"endDate\": \"$d\", \"unit\": \"day\"}}", d, "null");
+  auto extreme = h.eval("{\"$dateDiff\": {\"startDate\": {\"$date\": {\"$numberLong\": \"-9223372036854775808\"}}, "
+                        "\"endDate\": {\"$date\": {\"$numberLong\": \"9223372036854775807\"}}, \"unit\": \"year\", "
+                        "\"timezone\": \"Asia/Tokyo\"}}");
+  ASSERT_TRUE(extreme.ok());
   EXPECT_EXPR_ERROR(h, "{\"$dateDiff\": {\"startDate\": 1, \"endDate\": \"$d\", \"unit\": \"day\"}}", d, 5166307);
   EXPECT_EXPR_ERROR(h, "{\"$dateDiff\": {\"startDate\": \"$d\", \"endDate\": \"$d\", \"unit\": \"days\"}}", d, 5439014);
   EXPECT_EXPR_ERROR(h, "{\"$dateDiff\": {\"startDate\": \"$d\", \"endDate\": \"$d\", \"unit\": \"week\", \"startOfWeek\": \"x\"}}",
