@@ -23,7 +23,9 @@ class Variables {
   const ExpressionContext& context() const { return ctx_; }
   void set(const std::string& name, Value v) { bound_[name] = std::move(v); }
   void erase(const std::string& name) { bound_.erase(name); }
-  // Looks up a bound variable, then `let`, then system variables; nullptr when unknown.
+  // Looks up a bound variable, then `let`, then $$NOW / $$CLUSTER_TIME; nullptr when unknown.
+  // $$ROOT and $$CURRENT are the `root` passed to evaluate() (a bound "CURRENT", as $let may
+  // set, takes precedence for field paths) and are not returned here.
   const Value* find(const std::string& name) const;
   // Only what set() bound (no `let`, no system variables); nullptr when unbound.
   const Value* bound(const std::string& name) const;
