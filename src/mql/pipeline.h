@@ -121,9 +121,10 @@ class PipelineHost {
 class Pipeline {
  public:
   virtual ~Pipeline() = default;
-  // `stages` is the pipeline array. `host` may be null for pipelines that never leave the
-  // current collection (pipeline updates); stages that need it then fail at run time.
-  // The context is copied: the caller need not keep it.
+  // `stages` is the pipeline array. A null `host` parses an update pipeline: only $addFields,
+  // $set, $project, $unset, $replaceRoot and $replaceWith (else 72 InvalidOptions "$match is
+  // not allowed to be used within an update"). The context is copied: the caller need not
+  // keep it.
   // Errors: 40324 unrecognized stage (also stages newer than ctx.version), 40323 stage object
   // with != 1 field, 14 TypeMismatch for a non-object element, 40601 $out/$merge not last,
   // 40602 $collStats/$indexStats/$documents not first, and each stage's own errors.
