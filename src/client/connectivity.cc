@@ -278,10 +278,10 @@ TlsOutcome tls_probe(const Host& h, const sockaddr_storage* addr, socklen_t len,
       }
     } else {
       long v = SSL_get_verify_result(ssl);
-      if (v != X509_V_OK && !cfg.allow_invalid_certificates &&
-          !(cfg.allow_invalid_hostnames && v == X509_V_ERR_HOSTNAME_MISMATCH)) {
+      bool name_mismatch = v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH;
+      if (v != X509_V_OK && !cfg.allow_invalid_certificates && !(cfg.allow_invalid_hostnames && name_mismatch)) {
         out.failure = Failure::kCertificate;
-        std::string fix = v == X509_V_ERR_HOSTNAME_MISMATCH
+        std::string fix = name_mismatch
                               ? " (the certificate does not name " + h.host + "; or set tls.allow_invalid_hostnames)"
                               : " (set tls.ca_file to the CA that signed the server's certificate)";
         out.detail = "the certificate of " + h.text() + " was rejected: " + X509_verify_cert_error_string(v) + fix;
@@ -466,11 +466,33 @@ class Diagnosis {
     std::string detail;
     for (const Reachable& r : reachable_) {
       TlsOutcome o = tls_probe(*r.host, r.addr, r.len, tls_config(true), deadline_);
+      if (o.failure == Failure::kTimeout && answers_without_tls(*r.host)) {
+        // A plain server reads the ClientHello as the start of a huge message and waits.
+        return failed("tls", Failure::kTlsNotOffered,
+                      r.host->text() + " does not speak TLS: it answers without it (TLS is on for this endpoint; "
+                                       "set tls.enabled: false or enable TLS on the server)");
+      }
       if (o.failure != Failure::kNone) return failed("tls", o.failure, o.detail);
       detail += (detail.empty() ? "" : "; ") + r.host->text() + ": " + o.detail;
     }
     step("tls", StepStatus::kPassed, detail.empty() ? "TLS over a local socket" : detail);
     return true;
+  }
+
+  // Does a MongoDB server answer `hello` on this host without TLS (within a second)?
+  bool answers_without_tls(const Host& h) const {
+    std::string host = h.host.find(':') != std::string::npos ? "[" + h.host + "]" : h.host;
+    std::string uri = "mongodb://" + host + ":" + std::to_string(h.port) +
+                      "/?directConnection=true&connectTimeoutMS=1000&serverSelectionTimeoutMS=1000";
+    mongoc_client_t* c = mongoc_client_new(uri.c_str());
+    if (!c) return false;
+    bson_t cmd = BSON_INITIALIZER, reply;
+    BSON_APPEND_INT32(&cmd, "hello", 1);
+    bool ok = mongoc_client_command_simple(c, "admin", &cmd, nullptr, &reply, nullptr);
+    bson_destroy(&cmd);
+    bson_destroy(&reply);
+    mongoc_client_destroy(c);
+    return ok;
   }
 
   // After a network failure with TLS off: does the server answer a TLS handshake instead?
