@@ -443,8 +443,11 @@ class Runner {
     }
     auto bounds = oplog_bounds();
     if (!bounds.ok()) {
+      bool empty = bounds.status().code() == common::kNoSuchKey;
       return add(id, false, estimate + "; the oplog window could not be measured: " + bounds.status().message(),
-                 "grant read on local.oplog.rs to measure it, or check rs.printReplicationInfo() by hand");
+                 empty ? "check the oplog's size and window on the source (rs.printReplicationInfo()); it holds no "
+                         "history yet"
+                       : "grant read on local.oplog.rs to measure it, or check rs.printReplicationInfo() by hand");
     }
     int64_t window = static_cast<int64_t>(bounds->second) - static_cast<int64_t>(bounds->first);
     // An oplog that has not filled up yet keeps its history until it does: project the
@@ -557,7 +560,8 @@ class Runner {
             continue;
           }
           int64_t n = g_.destination_counts.count(o.target.full()) ? g_.destination_counts[o.target.full()] : 0;
-          (n > 0 ? busy : empty).push_back(o.target.full() + (n > 0 ? " (" + std::to_string(n) + " documents)" : ""));
+          std::string docs = n > 0 ? " (" + plural(static_cast<size_t>(n), "document") + ")" : "";
+          (n > 0 ? busy : empty).push_back(o.target.full() + docs);
         }
         bool report_mode = o_.conflict_mode == task::ConflictMode::kPrecheckAndReport;
         std::string detail = busy.empty() ? "no destination collection holds data"
