@@ -11,6 +11,7 @@
 #include "sim/engine/args.h"
 #include "sim/engine/catalog_ops.h"
 #include "sim/engine/find_source.h"
+#include "sim/engine/oplog_read.h"
 #include "sim/engine/views.h"
 #include "sim/engine/write_path.h"
 
@@ -175,9 +176,10 @@ class EngineHost : public mql::PipelineHost {
       }
       return std::unique_ptr<mql::DocumentSource>(std::make_unique<OwnedPipelineSource>(std::move(p), std::move(out)));
     }
+    auto q = std::make_shared<QueryContext>(*qctx_);
+    if (is_oplog_ns(db, coll)) return make_oplog_input(e_, q, filter);
     auto c = e_.catalog.find(db, coll);
     if (!c) return mql::make_vector_source({});
-    auto q = std::make_shared<QueryContext>(*qctx_);
     return make_collection_input(e_, c, q, filter);
   }
 
@@ -228,11 +230,9 @@ class EngineHost : public mql::PipelineHost {
     MS_ASSIGN_OR_RETURN(auto t, e_.catalog.create_collection(db, tmp, opts));
     {
       std::unique_lock lk(t->mu);
-      for (auto& ix : indexes) {
-        IndexDescriptor copy = ix;
-        MS_RETURN_IF_ERROR(t->add_index(std::move(ix)));
-        if (t->observer()) t->observer()->on_create_index(*t, copy);
-      }
+      std::vector<IndexDescriptor> specs = indexes;
+      for (auto& ix : indexes) MS_RETURN_IF_ERROR(t->add_index(std::move(ix)));
+      if (t->observer() && !specs.empty()) t->observer()->on_create_indexes(*t, specs, true);
       for (const auto& d : docs) {
         auto ref = prepare_for_insert(d.get(), e_.version());
         Status st = ref.ok() ? t->insert(std::move(ref).value(), wc_).status() : ref.status();
@@ -528,7 +528,9 @@ Result<std::unique_ptr<CursorSource>> run_pipeline(EngineImpl& e, const CommandC
   MS_RETURN_IF_ERROR(p->check_namespace(aggregate_one));
   std::unique_ptr<mql::DocumentSource> input;
   if (!p->is_collectionless_source() && !aggregate_one) {
-    if (target) {
+    if (is_oplog_ns(db, base)) {
+      input = make_oplog_input(e, qctx, p->leading_match());
+    } else if (target) {
       input = make_collection_input(e, target, qctx, p->leading_match());
     } else {
       input = mql::make_vector_source({});

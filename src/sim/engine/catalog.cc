@@ -104,9 +104,7 @@ std::vector<ViewDef> Catalog::views(std::string_view db) const {
 
 std::shared_ptr<Collection> Catalog::create_locked(const std::string& db, const std::string& name,
                                                    CollectionOptions options) {
-  // system.views is bookkeeping of view DDL, which is replicated as the DDL itself.
-  OpObserver* obs = name == "system.views" ? nullptr : observer_;
-  auto c = std::make_shared<Collection>(db, name, new_uuid(), std::move(options), version_, obs);
+  auto c = std::make_shared<Collection>(db, name, new_uuid(), std::move(options), version_, observer_);
   dbs_[db].collections.emplace(name, c);
   ++epoch_;
   return c;
@@ -125,11 +123,9 @@ Result<std::shared_ptr<Collection>> Catalog::create_collection(const std::string
   auto c = create_locked(db, name, std::move(options));
   std::unique_lock clk(c->mu);
   if (observer_ && c->observer()) observer_->on_create_collection(*c);
-  for (auto& ix : extra_indexes) {
-    IndexDescriptor copy = ix;
-    MS_RETURN_IF_ERROR(c->add_index(std::move(ix)));
-    if (observer_ && c->observer()) observer_->on_create_index(*c, copy);
-  }
+  std::vector<IndexDescriptor> built = extra_indexes;
+  for (auto& ix : extra_indexes) MS_RETURN_IF_ERROR(c->add_index(std::move(ix)));
+  if (observer_ && c->observer() && !built.empty()) observer_->on_create_indexes(*c, built, true);
   return c;
 }
 
@@ -156,6 +152,8 @@ Status Catalog::write_view_doc_locked(const ViewDef& view) {
   auto it = d.collections.find("system.views");
   if (it == d.collections.end()) {
     sv = create_locked(view.db, "system.views", CollectionOptions{});
+    std::unique_lock slk(sv->mu);
+    if (observer_) observer_->on_create_collection(*sv);
   } else {
     sv = it->second;
   }
@@ -200,15 +198,9 @@ Status Catalog::create_view(ViewDef view) {
     return Status(common::kNamespaceExists, fmt::format("Collection {} already exists.", view.ns()));
   }
   MS_RETURN_IF_ERROR(write_view_doc_locked(view));
-  bson_t opts = BSON_INITIALIZER;
-  common::append_utf8(&opts, "viewOn", view.view_on);
-  bson_append_array(&opts, "pipeline", -1, view.pipeline.get());
-  if (!view.collation_spec.empty()) bson_append_document(&opts, "collation", -1, view.collation_spec.get());
-  Bson o = Bson::steal(&opts);
   std::string db = view.db, name = view.name;
   dbs_[db].views.emplace(name, std::move(view));
   ++epoch_;
-  if (observer_) observer_->on_create_view(db, name, o.get());
   return Status::OK();
 }
 
@@ -222,12 +214,7 @@ Status Catalog::modify_view(const std::string& db, const std::string& name, cons
   v.view_on = view_on;
   v.pipeline = std::move(pipeline);
   MS_RETURN_IF_ERROR(write_view_doc_locked(v));
-  bson_t opts = BSON_INITIALIZER;
-  common::append_utf8(&opts, "viewOn", v.view_on);
-  bson_append_array(&opts, "pipeline", -1, v.pipeline.get());
-  Bson o = Bson::steal(&opts);
   ++epoch_;
-  if (observer_) observer_->on_view_mod(db, name, o.get());
   return Status::OK();
 }
 
@@ -257,7 +244,6 @@ bool Catalog::drop_view(const std::string& db, const std::string& name) {
   remove_view_doc_locked(db, name);
   d->second.views.erase(d->second.views.find(name));
   ++epoch_;
-  if (observer_) observer_->on_drop_view(db, name);
   return true;
 }
 
@@ -265,11 +251,8 @@ bool Catalog::drop_database(const std::string& db) {
   std::unique_lock lk(mu);
   auto d = dbs_.find(db);
   if (d == dbs_.end()) return false;
-  // The server drops views first (system.views last), then each collection, each replicated
-  // as its own drop, and logs dropDatabase at the end.
-  for (const auto& [name, v] : d->second.views) {
-    if (observer_) observer_->on_drop_view(db, name);
-  }
+  // Each collection (system.views with the views in it) is replicated as its own drop, and
+  // dropDatabase is logged at the end.
   for (auto& [name, c] : d->second.collections) {
     std::unique_lock clk(c->mu);
     c->mark_dropped();

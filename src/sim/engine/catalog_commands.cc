@@ -14,6 +14,7 @@
 #include "sim/engine/args.h"
 #include "sim/engine/catalog_ops.h"
 #include "sim/engine/engine_impl.h"
+#include "sim/engine/oplog_read.h"
 
 namespace sim::engine {
 
@@ -513,6 +514,7 @@ Status cmd_list_collections(EngineImpl& e, CommandContext& c, bson_t* reply) {
     auto buckets = e.catalog.find(c.req.db, "system.buckets." + v.name);
     entries.emplace_back(v.name, view_info(v, buckets.get()));
   }
+  if (c.req.db == "local" && oplog_store(e)) entries.emplace_back("oplog.rs", oplog_collection_info(e));
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Bson> out;
   for (auto& [name, info] : entries) {
@@ -662,6 +664,11 @@ namespace {
 Status cmd_coll_stats(EngineImpl& e, CommandContext& c, bson_t* reply) {
   MS_ASSIGN_OR_RETURN(std::string name, args::collection_name(c.body(), "collStats"));
   MS_ASSIGN_OR_RETURN(int64_t scale, parse_scale(c.body()));
+  if (is_oplog_ns(c.req.db, name) && oplog_store(e)) {
+    common::append_utf8(reply, "ns", "local.oplog.rs");
+    append_oplog_stats(e, scale, reply);
+    return Status::OK();
+  }
   auto coll = e.catalog.find(c.req.db, name);
   if (!coll) {
     if (e.catalog.find_view(c.req.db, name)) {

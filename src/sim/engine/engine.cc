@@ -19,35 +19,11 @@ using common::Bson;
 using common::Result;
 using common::Status;
 
-// ---- ClockObserver ----
-
-void ClockObserver::tick() {
-  if (!e_.server.options.standalone) e_.server.clock.tick();
-}
-void ClockObserver::on_insert(Collection& coll, const DocRef&, const WriteContext&) {
-  tick();
-  if (coll.options().capped) e_.notify_data();
-}
-void ClockObserver::on_update(Collection&, const DocRef&, const DocRef&, const UpdateInfo&, const WriteContext&) { tick(); }
-void ClockObserver::on_delete(Collection&, const DocRef&, const WriteContext&) { tick(); }
-void ClockObserver::on_create_collection(const Collection&) { tick(); }
-void ClockObserver::on_create_view(const std::string&, const std::string&, const bson_t*) { tick(); }
-void ClockObserver::on_drop_collection(const Collection&) { tick(); }
-void ClockObserver::on_drop_view(const std::string&, const std::string&) { tick(); }
-void ClockObserver::on_rename_collection(const Collection&, const std::string&, const std::string&, const std::string&,
-                                         bool) {
-  tick();
-}
-void ClockObserver::on_create_index(const Collection&, const IndexDescriptor&) { tick(); }
-void ClockObserver::on_drop_index(const Collection&, const IndexDescriptor&) { tick(); }
-void ClockObserver::on_coll_mod(const Collection&, const bson_t*, const bson_t*) { tick(); }
-void ClockObserver::on_view_mod(const std::string&, const std::string&, const bson_t*) { tick(); }
-void ClockObserver::on_drop_database(const std::string&) { tick(); }
-
 // ---- EngineImpl ----
 
 EngineImpl::EngineImpl(ServerContext& s)
-    : server(s), observer(std::make_unique<ClockObserver>(*this)), catalog(s.options.version(), observer.get()),
+    : server(s), observer(std::make_unique<OplogWriter>(*this)), oplog_writer(observer.get()), oplog_uuid(new_uuid()),
+      catalog(s.options.version(), observer.get()),
       cursors(static_cast<int64_t>(s.options.cursor_timeout_minutes) * 60 * 1000) {}
 
 EngineImpl::~EngineImpl() { shutdown(); }
@@ -235,6 +211,11 @@ Status EngineImpl::reply_with_cursor(std::shared_ptr<Cursor> cursor, int64_t bat
 void EngineImpl::start_background() {
   std::lock_guard lk(bg_mu_);
   if (bg_.joinable()) return;
+  if (!server.options.standalone && oplog_writer->store()->empty()) {
+    // A fresh one-member set: replSetInitiate, then the election of this member.
+    oplog_writer->log_noop("initiating set");
+    oplog_writer->log_noop("new primary");
+  }
   if (!server.options.standalone && !catalog.find("local", "system.replset")) {
     auto rs = internal_collection(*this, "local", "system.replset");
     insert_json(*rs, fmt::format(R"({{"_id": "{}", "version": 1, "term": 1, "members": [{{"_id": 0, "host": "{}", "arbiterOnly": false, "buildIndexes": true, "hidden": false, "priority": 1, "tags": {{}}, "secondaryDelaySecs": 0, "votes": 1}}], "protocolVersion": 1, "writeConcernMajorityJournalDefault": true, "settings": {{"chainingAllowed": true, "heartbeatIntervalMillis": 2000, "heartbeatTimeoutSecs": 10, "electionTimeoutMillis": 10000, "catchUpTimeoutMillis": -1, "catchUpTakeoverDelayMillis": 30000}}}})",
@@ -267,6 +248,18 @@ void EngineImpl::background_loop() {
     if (now - last_ttl >= static_cast<int64_t>(server.options.ttl_monitor_sleep_secs) * 1000) {
       last_ttl = now;
       run_ttl_pass();
+    }
+    if (OplogStore* store = oplog_writer->store()) {
+      // Without other writes for the interval, a no-op keeps lastWrite and change-stream
+      // high-water marks moving (§5.7).
+      int64_t last_wall;
+      {
+        std::shared_lock slk(store->mu);
+        last_wall = store->last_wall_ms();
+      }
+      if (now - last_wall >= static_cast<int64_t>(server.options.periodic_noop_interval_secs) * 1000) {
+        oplog_writer->log_noop("periodic noop");
+      }
     }
     lk.lock();
   }

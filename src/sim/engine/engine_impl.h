@@ -21,36 +21,11 @@
 #include "sim/engine/cursor.h"
 #include "sim/engine/engine.h"
 #include "sim/engine/observer.h"
+#include "sim/engine/oplog.h"
 
 namespace sim::engine {
 
 class EngineImpl;
-
-// The observer of a server without an oplog yet: every write moves the cluster clock, so
-// operationTime and $clusterTime advance as on a primary, and awaitData getMores wake up.
-class ClockObserver : public OpObserver {
- public:
-  explicit ClockObserver(EngineImpl& e) : e_(e) {}
-  void on_insert(Collection& coll, const DocRef& doc, const WriteContext& wc) override;
-  void on_update(Collection& coll, const DocRef& pre, const DocRef& post, const UpdateInfo& how,
-                 const WriteContext& wc) override;
-  void on_delete(Collection& coll, const DocRef& pre, const WriteContext& wc) override;
-  void on_create_collection(const Collection& coll) override;
-  void on_create_view(const std::string& db, const std::string& name, const bson_t* options) override;
-  void on_drop_collection(const Collection& coll) override;
-  void on_drop_view(const std::string& db, const std::string& name) override;
-  void on_rename_collection(const Collection& coll, const std::string& from_ns, const std::string& to_ns,
-                            const std::string& dropped_target_uuid, bool stay_temp) override;
-  void on_create_index(const Collection& coll, const IndexDescriptor& index) override;
-  void on_drop_index(const Collection& coll, const IndexDescriptor& index) override;
-  void on_coll_mod(const Collection& coll, const bson_t* cmd, const bson_t* old_values) override;
-  void on_view_mod(const std::string& db, const std::string& name, const bson_t* options) override;
-  void on_drop_database(const std::string& db) override;
-
- private:
-  void tick();
-  EngineImpl& e_;
-};
 
 // What parsing a query needs to keep alive while its Matcher/Projection live.
 struct QueryContext {
@@ -68,7 +43,9 @@ class EngineImpl : public Engine {
   void append_server_status(bson_t* reply) override;
 
   ServerContext& server;
-  std::unique_ptr<OpObserver> observer;
+  std::unique_ptr<OplogWriter> observer;  // every write and catalog change goes through it
+  OplogWriter* oplog_writer = nullptr;
+  std::string oplog_uuid;                 // what local.oplog.rs reports as its UUID
   Catalog catalog;
   CursorManager cursors;
 

@@ -11,6 +11,7 @@
 #include "sim/engine/args.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/key_string.h"
+#include "sim/engine/oplog_read.h"
 #include "sim/engine/views.h"
 
 namespace sim::engine {
@@ -162,7 +163,9 @@ Status FindSource::fill(BatchWriter& out, bool* eof, Clock::time_point deadline)
     bool is_owned = false;
     MS_ASSIGN_OR_RETURN(bool got, next_locked(&d, &owned, &is_owned));
     if (!got) {
-      if (!s_.tailable || limit_left_ == 0) {
+      // A tailable cursor lives on at the end of the collection, unless the collection has
+      // no records at all (the server's shouldSaveCursor) or the limit is reached.
+      if (!s_.tailable || limit_left_ == 0 || (!filled_once_ && s_.coll->count() == 0)) {
         finished_ = true;
         *eof = true;
       }
@@ -178,7 +181,14 @@ Status FindSource::fill(BatchWriter& out, bool* eof, Clock::time_point deadline)
     } else {
       out.add(d);
     }
+    if (limit_left_ == 0) {
+      // The limit is reached: the cursor is exhausted now, not after one more getMore.
+      finished_ = true;
+      *eof = true;
+      break;
+    }
   }
+  filled_once_ = true;
   return Status::OK();
 }
 
@@ -385,6 +395,7 @@ Status cmd_find(EngineImpl& e, CommandContext& c, bson_t* reply) {
   MS_ASSIGN_OR_RETURN(FindRequest r, parse_find(c));
   MS_RETURN_IF_ERROR(validate_collection_name(r.db, r.coll));
   std::string ns = ns_of(r.db, r.coll);
+  if (is_oplog_ns(r.db, r.coll)) return run_find_on_oplog(e, c, r, reply);
   if (e.catalog.find_view(r.db, r.coll)) return run_find_on_view(e, c, r, reply);
   auto coll = e.catalog.find(r.db, r.coll);
   if (!coll) {
@@ -542,6 +553,11 @@ Status cmd_count(EngineImpl& e, CommandContext& c, bson_t* reply) {
   r.skip = args::int64(body, "skip").value_or(0);
   int64_t limit = args::int64(body, "limit").value_or(0);
   r.limit = limit == 0 ? -1 : (limit < 0 ? -limit : limit);
+  if (is_oplog_ns(r.db, name)) {
+    MS_ASSIGN_OR_RETURN(int64_t n, count_oplog(e, c, r));
+    bson_append_int32(reply, "n", -1, static_cast<int32_t>(n));
+    return Status::OK();
+  }
   if (e.catalog.find_view(r.db, name)) {
     MS_ASSIGN_OR_RETURN(int64_t n, count_on_view(e, c, r));
     bson_append_int32(reply, "n", -1, static_cast<int32_t>(n));

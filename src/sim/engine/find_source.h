@@ -57,6 +57,7 @@ class FindSource : public CursorSource {
   std::optional<common::Bson> pending_;
   uint64_t seen_version_ = 0;
   bool finished_ = false;
+  bool filled_once_ = false;
 };
 
 // The `find` command's request as parsed, for views (run as aggregations) and explain.

@@ -101,16 +101,18 @@ Status cmd_create_indexes(EngineImpl& e, CommandContext& c, bson_t* reply) {
                               to_build.empty() ? "{}" : common::to_server_string(to_build.back().key.get())));
   }
   std::vector<std::string> built;
+  std::vector<IndexDescriptor> built_specs = to_build;
+  bool was_empty = coll->count() == 0;
   for (auto& d : to_build) {
-    IndexDescriptor copy = d;
+    std::string n = d.name;
     Status st = coll->add_index(std::move(d));
     if (!st.ok()) {
-      for (const auto& n : built) (void)coll->drop_index(n);
+      for (const auto& b : built) (void)coll->drop_index(b);
       return st;
     }
-    built.push_back(copy.name);
-    if (coll->observer()) coll->observer()->on_create_index(*coll, copy);
+    built.push_back(n);
   }
+  if (coll->observer() && !built_specs.empty()) coll->observer()->on_create_indexes(*coll, built_specs, was_empty);
   bson_append_int32(reply, "numIndexesBefore", -1, static_cast<int32_t>(before));
   bson_append_int32(reply, "numIndexesAfter", -1, static_cast<int32_t>(coll->indexes().size()));
   if (built.empty()) {
@@ -139,6 +141,13 @@ Status cmd_list_indexes(EngineImpl& e, CommandContext& c, bson_t* reply) {
     lookup = "system.buckets." + name;
   }
   auto coll = e.catalog.find(c.req.db, lookup);
+  if (!coll && c.req.db == "local" && name == "oplog.rs" && !e.server.options.standalone) {
+    // The oplog has no indexes, not even on _id.
+    auto cursor = std::make_shared<Cursor>();
+    cursor->ns = "local.$cmd.listIndexes.oplog.rs";
+    cursor->source = std::make_unique<VectorCursorSource>(std::vector<Bson>{});
+    return e.reply_with_cursor(cursor, -1, false, 0, reply, true);
+  }
   if (!coll) return Status(common::kNamespaceNotFound, fmt::format("ns does not exist: {}.{}", c.req.db, name));
   int64_t batch_size = INT64_MAX;
   if (auto cur = args::object(body, "cursor")) {

@@ -2,6 +2,8 @@
 // Each statement either applies completely or reports a write error; ordered batches stop at
 // the first error. Statements run under the collection's exclusive lock, so a statement is
 // atomic for every reader, as single-document writes are on the server.
+#include <openssl/sha.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "mql/matcher.h"
 #include "mql/sort.h"
 #include "mql/update.h"
+#include "sim/auth/auth.h"
 #include "sim/engine/args.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/write_path.h"
@@ -93,6 +96,9 @@ Result<DocRef> prepare_for_insert(const bson_t* doc, mql::ServerVersion version)
 }
 
 Status check_writable(EngineImpl& e, const std::string& db, const std::string& coll) {
+  if (db == "local" && coll == "oplog.rs") {
+    return Status(common::kIllegalOperation, "cannot write to local.oplog.rs: the oplog is written only by the server");
+  }
   MS_RETURN_IF_ERROR(validate_collection_name(db, coll));
   if (e.catalog.find_view(db, coll)) {
     return Status(common::kCommandNotSupportedOnView, fmt::format("Namespace {}.{} is a view, not a collection", db, coll));
@@ -105,6 +111,23 @@ Status check_writable(EngineImpl& e, const std::string& db, const std::string& c
   return Status::OK();
 }
 
+Bson session_id_with_uid(const CommandContext& c, const bson_t* lsid) {
+  // The server completes a client's {id} with uid = SHA-256 of the authenticated user
+  // (of "" without auth), as the oplog and config.transactions show it (§5.3).
+  bson_t out = BSON_INITIALIZER;
+  bson_iter_t it;
+  if (bson_iter_init_find(&it, lsid, "id")) bson_append_iter(&out, "id", 2, &it);
+  if (bson_iter_init_find(&it, lsid, "uid")) {
+    bson_append_iter(&out, "uid", 3, &it);
+  } else {
+    std::string user = sim::auth::authenticated_user(c.client).value_or("");
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(user.data()), user.size(), digest);
+    bson_append_binary(&out, "uid", 3, BSON_SUBTYPE_BINARY, digest, SHA256_DIGEST_LENGTH);
+  }
+  return Bson::steal(&out);
+}
+
 WriteContext write_context(const CommandContext& c) {
   WriteContext wc;
   const bson_t* body = c.body();
@@ -113,7 +136,9 @@ WriteContext write_context(const CommandContext& c) {
     uint32_t len;
     const uint8_t* data;
     bson_iter_document(&it, &len, &data);
-    wc.lsid = Bson(data, len);
+    bson_t l;
+    bson_init_static(&l, data, len);
+    wc.lsid = session_id_with_uid(c, &l);
   }
   if (bson_iter_init_find(&it, body, "txnNumber") && BSON_ITER_HOLDS_NUMBER(&it)) wc.txn_number = bson_iter_as_int64(&it);
   wc.bypass_validation = args::flag(body, "bypassDocumentValidation");
@@ -463,6 +488,8 @@ Result<bool> apply_update(Collection& coll, int64_t rid, const UpdateStatement& 
   DocRef next = DocRef::copy(out.doc.get());
   UpdateInfo how = st.info();
   how.update = nullptr;
+  how.array_filters = st.has_array_filters ? st.array_filters.get() : nullptr;
+  how.positional_match = details.elem_match_key;
   bson_t u;
   uint32_t len;
   const uint8_t* data;

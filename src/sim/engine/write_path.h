@@ -28,6 +28,8 @@ common::Result<DocRef> prepare_for_insert(const bson_t* doc, mql::ServerVersion 
 // Writes to views (166) and to system collections users may not write (73) are refused.
 common::Status check_writable(EngineImpl& e, const std::string& db, const std::string& coll);
 WriteContext write_context(const CommandContext& c);
+// The request's lsid as the server records it: {id, uid}.
+common::Bson session_id_with_uid(const CommandContext& c, const bson_t* lsid);
 // Appends writeConcernError when the request's write concern cannot be satisfied here.
 common::Status finish_write_reply(const CommandContext& c, mql::ServerVersion version, bson_t* reply);
 

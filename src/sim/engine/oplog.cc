@@ -1,0 +1,518 @@
+// The oplog store and writer (see oplog.h; formats in mongodb-reference.md §5.3-5.8).
+#include "sim/engine/oplog.h"
+
+#include <openssl/rand.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "sim/engine/collection.h"
+#include "sim/engine/engine_impl.h"
+#include "sim/engine/update_diff.h"
+
+namespace sim::engine {
+
+using common::Bson;
+
+namespace {
+
+constexpr uint32_t kMaxEntryBytes = 16 * 1024 * 1024;
+
+// {_id: <the document's _id>} from the document's first element.
+Bson id_doc(const DocRef& d) {
+  bson_t out = BSON_INITIALIZER;
+  bson_t v = d.view();
+  bson_iter_t it;
+  if (bson_iter_init_find(&it, &v, "_id")) bson_append_iter(&out, "_id", 3, &it);
+  return Bson::steal(&out);
+}
+
+uint32_t elements_size(const bson_t* b) { return b->len > 5 ? b->len - 5 : 0; }
+
+uint32_t id_element_size(const DocRef& d) {
+  bson_t v = d.view();
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, &v, "_id")) return 0;
+  bson_iter_t next = it;
+  uint32_t start = bson_iter_offset(&it);
+  uint32_t end = bson_iter_next(&next) ? bson_iter_offset(&next) : v.len - 1;
+  return end - start;
+}
+
+}  // namespace
+
+uint32_t oplog_record_size(const OplogRecord& r, mql::ServerVersion version) {
+  uint32_t n = 5;  // length + terminator
+  n += elements_size(r.session.get());
+  n += 1 + 3 + 4 + 1 + 1;  // op: "x"
+  n += 1 + 3 + 4 + static_cast<uint32_t>(r.ns ? r.ns->ns.size() : 0) + 1;
+  if (r.ns && !r.ns->uuid.empty()) n += 1 + 3 + 4 + 1 + 16;
+  n += 1 + 2 + (r.o ? r.o.size() : 5);
+  if (r.o2_is_id) {
+    n += 1 + 3 + 5 + id_element_size(r.o);
+  } else if (!r.o2.empty()) {
+    n += 1 + 3 + r.o2.size();
+  }
+  n += 1 + 3 + 8;                          // ts
+  n += 1 + 2 + 8;                          // t
+  n += 1 + 2 + (version >= 50 ? 8 : 4);    // v
+  n += 1 + 5 + 8;                          // wall
+  n += elements_size(r.tail.get());
+  return n;
+}
+
+Bson OplogRecord::to_bson(mql::ServerVersion version) const {
+  bson_t out = BSON_INITIALIZER;
+  bson_concat(&out, session.get());
+  char opstr[2] = {op, 0};
+  bson_append_utf8(&out, "op", 2, opstr, 1);
+  if (ns) {
+    common::append_utf8(&out, "ns", ns->ns);
+    if (!ns->uuid.empty()) {
+      bson_append_binary(&out, "ui", 2, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(ns->uuid.data()), 16);
+    }
+  } else {
+    bson_append_utf8(&out, "ns", 2, "", 0);
+  }
+  if (o) {
+    bson_t ov = o.view();
+    bson_append_document(&out, "o", 1, &ov);
+  } else {
+    bson_t empty = BSON_INITIALIZER;
+    bson_append_document(&out, "o", 1, &empty);
+  }
+  if (o2_is_id) {
+    Bson id = id_doc(o);
+    bson_append_document(&out, "o2", 2, id.get());
+  } else if (!o2.empty()) {
+    bson_append_document(&out, "o2", 2, o2.get());
+  }
+  bson_append_timestamp(&out, "ts", 2, ts.t, ts.i);
+  bson_append_int64(&out, "t", 1, term);
+  if (version >= 50) {
+    bson_append_int64(&out, "v", 1, 2);
+  } else {
+    bson_append_int32(&out, "v", 1, 2);
+  }
+  bson_append_date_time(&out, "wall", 4, wall_ms);
+  bson_concat(&out, tail.get());
+  return Bson::steal(&out);
+}
+
+// ---- OplogStore ----
+
+void set_prev_optime(OplogRecord& rec, Timestamp prev, int64_t term) {
+  bson_t t = BSON_INITIALIZER, p;
+  bson_append_document_begin(&t, "prevOpTime", 10, &p);
+  bson_append_timestamp(&p, "ts", 2, prev.t, prev.i);
+  bson_append_int64(&p, "t", 1, prev == Timestamp{} ? -1 : term);
+  bson_append_document_end(&t, &p);
+  rec.tail = Bson::steal(&t);
+}
+
+Timestamp OplogStore::append(std::vector<OplogRecord>& recs, ClusterClock& clock,
+                             const std::function<void(const OplogRecord&)>& on_append, bool chain) {
+  std::unique_lock lk(mu);
+  Timestamp first, prev;
+  for (auto& r : recs) {
+    r.ts = clock.tick();
+    r.term = clock.term();
+    if (chain && prev != Timestamp{}) set_prev_optime(r, prev, r.term);
+    prev = r.ts;
+    if (first == Timestamp{}) first = r.ts;
+    r.size = oplog_record_size(r, version_);
+    bytes_ += r.size;
+    records_.push_back(r);
+    if (on_append) on_append(records_.back());
+  }
+  trim_locked();
+  return first;
+}
+
+void OplogStore::trim_locked() {
+  while (bytes_ > max_bytes_ && records_.size() > 1) {
+    bytes_ -= records_.front().size;
+    records_.pop_front();
+  }
+}
+
+size_t OplogStore::lower_bound(Timestamp ts) const {
+  auto it = std::lower_bound(records_.begin(), records_.end(), ts,
+                             [](const OplogRecord& r, Timestamp t) { return r.ts < t; });
+  return static_cast<size_t>(it - records_.begin());
+}
+
+size_t OplogStore::upper_bound(Timestamp ts) const {
+  auto it = std::upper_bound(records_.begin(), records_.end(), ts,
+                             [](Timestamp t, const OplogRecord& r) { return t < r.ts; });
+  return static_cast<size_t>(it - records_.begin());
+}
+
+void OplogStore::truncate_before(Timestamp ts) {
+  std::unique_lock lk(mu);
+  while (!records_.empty() && records_.front().ts < ts) {
+    bytes_ -= records_.front().size;
+    records_.pop_front();
+  }
+}
+
+void OplogStore::restore(OplogRecord rec) {
+  std::unique_lock lk(mu);
+  if (rec.size == 0) rec.size = oplog_record_size(rec, version_);
+  bytes_ += rec.size;
+  records_.push_back(std::move(rec));
+  trim_locked();
+}
+
+// ---- OplogWriter ----
+
+OplogWriter::OplogWriter(EngineImpl& e) : e_(e) {
+  if (!e.server.options.standalone) {
+    store_ = std::make_unique<OplogStore>(e.server.options.oplog_size_mb * 1024 * 1024, e.version());
+  }
+}
+
+bool OplogWriter::replicated(const Collection& coll) const {
+  // The local database is never replicated; config's session bookkeeping is derived state.
+  if (coll.db() == "local") return false;
+  if (coll.db() == "config" &&
+      (coll.name() == "transactions" || coll.name() == "image_collection" || coll.name() == "system.preimages")) {
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const NsRef> OplogWriter::ns_ref(const std::string& ns, const std::string& uuid) {
+  std::lock_guard lk(ns_mu_);
+  for (const auto& r : ns_cache_) {
+    if (r->ns == ns && r->uuid == uuid) return r;
+  }
+  auto r = std::make_shared<NsRef>(NsRef{ns, uuid});
+  if (ns_cache_.size() > 4096) ns_cache_.erase(ns_cache_.begin());
+  ns_cache_.push_back(r);
+  return r;
+}
+
+std::shared_ptr<const NsRef> OplogWriter::cmd_ns(const std::string& db, const std::string& uuid) {
+  return ns_ref(db + ".$cmd", uuid);
+}
+
+void OplogWriter::fill_session(OplogRecord& r, const WriteContext& wc) {
+  if (wc.lsid.empty() || wc.txn_number < 0 || wc.in_transaction) return;
+  bson_t s = BSON_INITIALIZER;
+  bson_append_document(&s, "lsid", 4, wc.lsid.get());
+  bson_append_int64(&s, "txnNumber", 9, wc.txn_number);
+  r.session = Bson::steal(&s);
+  bson_t t = BSON_INITIALIZER, prev;
+  bson_append_int32(&t, "stmtId", 6, wc.stmt_id < 0 ? 0 : wc.stmt_id);
+  bson_append_document_begin(&t, "prevOpTime", 10, &prev);
+  Timestamp p = wc.prev_optime ? *wc.prev_optime : Timestamp{};
+  bson_append_timestamp(&prev, "ts", 2, p.t, p.i);
+  bson_append_int64(&prev, "t", 1, p == Timestamp{} ? -1 : e_.server.clock.term());
+  bson_append_document_end(&t, &prev);
+  r.tail = Bson::steal(&t);
+}
+
+void OplogWriter::emit(OplogRecord r, const WriteContext& wc) {
+  if (wc.buffer) {
+    wc.buffer->ops.push_back(std::move(r));
+    return;
+  }
+  fill_session(r, wc);
+  r.wall_ms = wc.wall_ms ? wc.wall_ms : wall_now_ms();
+  std::vector<OplogRecord> recs;
+  recs.push_back(std::move(r));
+  emit_all(recs);
+  if (wc.prev_optime) *wc.prev_optime = recs.back().ts;
+  if (wc.last_optime) *wc.last_optime = recs.back().ts;
+}
+
+void OplogWriter::emit_all(std::vector<OplogRecord>& recs, bool chain) {
+  if (store_) {
+    store_->append(recs, e_.server.clock, hook_, chain);
+  } else {
+    std::lock_guard lk(standalone_mu_);
+    Timestamp prev;
+    for (auto& r : recs) {
+      r.ts = e_.server.clock.tick();
+      r.term = e_.server.clock.term();
+      if (chain && prev != Timestamp{}) set_prev_optime(r, prev, r.term);
+      prev = r.ts;
+      if (hook_) hook_(r);
+    }
+  }
+  e_.notify_data();
+}
+
+void OplogWriter::emit_command(const std::string& db, const std::string& uuid, Bson o, Bson o2) {
+  OplogRecord r;
+  r.op = 'c';
+  r.ns = cmd_ns(db, uuid);
+  r.o = DocRef::copy(o.get());
+  r.o2 = std::move(o2);
+  r.wall_ms = wall_now_ms();
+  std::vector<OplogRecord> recs;
+  recs.push_back(std::move(r));
+  emit_all(recs);
+}
+
+Timestamp OplogWriter::last_ts() const {
+  if (!store_) return e_.server.clock.now();
+  std::shared_lock lk(store_->mu);
+  return store_->last_ts();
+}
+
+void OplogWriter::on_insert(Collection& coll, const DocRef& doc, const WriteContext& wc) {
+  if (!replicated(coll)) return;
+  OplogRecord r;
+  r.op = 'i';
+  r.ns = ns_ref(coll.ns(), coll.uuid());
+  r.o = doc;
+  r.o2_is_id = e_.version() >= 60;
+  emit(std::move(r), wc);
+}
+
+void OplogWriter::on_update(Collection& coll, const DocRef& pre, const DocRef& post, const UpdateInfo& how,
+                            const WriteContext& wc) {
+  if (!replicated(coll)) return;
+  OplogRecord r;
+  r.op = 'u';
+  r.ns = ns_ref(coll.ns(), coll.uuid());
+  bson_t pv = pre.view(), qv = post.view();
+  update_diff::UpdateKind kind = how.kind;
+  update_diff::UpdateContext uctx;
+  uctx.array_filters = how.array_filters;
+  uctx.positional_match = how.positional_match;
+  Bson o = update_diff::update_entry_object(&pv, &qv, how.update, kind, e_.version(), uctx);
+  r.o = DocRef::copy(o.get());
+  r.o2 = id_doc(post);
+  emit(std::move(r), wc);
+}
+
+void OplogWriter::on_delete(Collection& coll, const DocRef& pre, const WriteContext& wc) {
+  if (!replicated(coll)) return;
+  OplogRecord r;
+  r.op = 'd';
+  r.ns = ns_ref(coll.ns(), coll.uuid());
+  Bson id = id_doc(pre);
+  r.o = DocRef::copy(id.get());
+  emit(std::move(r), wc);
+}
+
+namespace {
+
+Bson create_command(const Collection& coll) {
+  bson_t o = BSON_INITIALIZER;
+  common::append_utf8(&o, "create", coll.name());
+  bson_concat(&o, coll.options().raw.get());
+  if (!coll.options().clustered) {
+    bson_t idx, key;
+    bson_append_document_begin(&o, "idIndex", -1, &idx);
+    bson_append_int32(&idx, "v", 1, 2);
+    bson_append_document_begin(&idx, "key", 3, &key);
+    bson_append_int32(&key, "_id", 3, 1);
+    bson_append_document_end(&idx, &key);
+    bson_append_utf8(&idx, "name", 4, "_id_", 4);
+    if (coll.options().collator) {
+      Bson cs = coll.options().collator->spec();
+      bson_append_document(&idx, "collation", -1, cs.get());
+    }
+    bson_append_document_end(&o, &idx);
+  }
+  return Bson::steal(&o);
+}
+
+Bson num_records(int64_t n) {
+  bson_t o2 = BSON_INITIALIZER;
+  bson_append_int64(&o2, "numRecords", -1, n);
+  return Bson::steal(&o2);
+}
+
+Bson random_uuid_doc_value() {
+  std::string u = new_uuid();
+  bson_t b = BSON_INITIALIZER;
+  bson_append_binary(&b, "u", 1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(u.data()), 16);
+  return Bson::steal(&b);
+}
+
+}  // namespace
+
+void OplogWriter::on_create_collection(const Collection& coll) {
+  if (!replicated(coll)) return;
+  emit_command(coll.db(), coll.uuid(), create_command(coll));
+}
+
+void OplogWriter::on_drop_collection(const Collection& coll) {
+  if (!replicated(coll)) return;
+  bson_t o = BSON_INITIALIZER;
+  common::append_utf8(&o, "drop", coll.name());
+  emit_command(coll.db(), coll.uuid(), Bson::steal(&o),
+               e_.version() >= 60 ? num_records(static_cast<int64_t>(coll.count())) : Bson());
+}
+
+void OplogWriter::on_rename_collection(const Collection& coll, const std::string& from_ns, const std::string& to_ns,
+                                       const std::string& dropped_target_uuid, bool stay_temp) {
+  if (!replicated(coll)) return;
+  std::string from_db = from_ns.substr(0, from_ns.find('.'));
+  bson_t o = BSON_INITIALIZER;
+  common::append_utf8(&o, "renameCollection", from_ns);
+  common::append_utf8(&o, "to", to_ns);
+  bson_append_bool(&o, "stayTemp", -1, stay_temp);
+  if (!dropped_target_uuid.empty()) {
+    bson_append_binary(&o, "dropTarget", -1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(dropped_target_uuid.data()),
+                       16);
+  }
+  emit_command(from_db, coll.uuid(), Bson::steal(&o),
+               !dropped_target_uuid.empty() ? num_records(static_cast<int64_t>(coll.count())) : Bson());
+}
+
+void OplogWriter::on_create_indexes(const Collection& coll, const std::vector<IndexDescriptor>& indexes, bool was_empty) {
+  if (!replicated(coll) || indexes.empty()) return;
+  if (was_empty || e_.version() < 44) {
+    // Single-phase builds: one createIndexes entry per index.
+    for (const auto& d : indexes) {
+      bson_t o = BSON_INITIALIZER;
+      common::append_utf8(&o, "createIndexes", coll.name());
+      bson_concat(&o, d.spec.get());
+      emit_command(coll.db(), coll.uuid(), Bson::steal(&o));
+    }
+    return;
+  }
+  // Two-phase build (4.4+ on a non-empty collection): startIndexBuild, then commitIndexBuild.
+  Bson build_uuid = random_uuid_doc_value();
+  bson_iter_t bu;
+  bson_iter_init_find(&bu, build_uuid.get(), "u");
+  for (const char* phase : {"startIndexBuild", "commitIndexBuild"}) {
+    bson_t o = BSON_INITIALIZER, arr;
+    common::append_utf8(&o, phase, coll.name());
+    bson_append_iter(&o, "indexBuildUUID", -1, &bu);
+    bson_append_array_begin(&o, "indexes", -1, &arr);
+    char buf[16];
+    uint32_t i = 0;
+    for (const auto& d : indexes) {
+      auto k = common::array_key(i++, buf);
+      bson_append_document(&arr, k.data(), static_cast<int>(k.size()), d.spec.get());
+    }
+    bson_append_array_end(&o, &arr);
+    emit_command(coll.db(), coll.uuid(), Bson::steal(&o));
+  }
+}
+
+void OplogWriter::on_drop_index(const Collection& coll, const IndexDescriptor& index) {
+  if (!replicated(coll)) return;
+  bson_t o = BSON_INITIALIZER;
+  common::append_utf8(&o, "dropIndexes", coll.name());
+  common::append_utf8(&o, "index", index.name);
+  emit_command(coll.db(), coll.uuid(), Bson::steal(&o), index.spec);
+}
+
+void OplogWriter::on_coll_mod(const Collection& coll, const bson_t* cmd, const bson_t* old_values) {
+  if (!replicated(coll)) return;
+  Bson o2;
+  if (e_.version() >= 60) {
+    bson_t b = BSON_INITIALIZER, old;
+    bson_append_document_begin(&b, "collectionOptions_old", -1, &old);
+    bson_append_binary(&old, "uuid", -1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(coll.uuid().data()), 16);
+    bson_concat(&old, old_values);
+    bson_append_document_end(&b, &old);
+    o2 = Bson::steal(&b);
+  }
+  emit_command(coll.db(), coll.uuid(), Bson(cmd), std::move(o2));
+}
+
+void OplogWriter::on_drop_database(const std::string& db) {
+  if (db == "local") return;
+  bson_t o = BSON_INITIALIZER;
+  bson_append_int32(&o, "dropDatabase", -1, 1);
+  emit_command(db, "", Bson::steal(&o));
+}
+
+Timestamp OplogWriter::log_noop(const std::string& msg) {
+  OplogRecord r;
+  r.op = 'n';
+  bson_t o = BSON_INITIALIZER;
+  common::append_utf8(&o, "msg", msg);
+  r.o = DocRef::copy(&o);
+  bson_destroy(&o);
+  r.wall_ms = wall_now_ms();
+  std::vector<OplogRecord> recs;
+  recs.push_back(std::move(r));
+  emit_all(recs);
+  return recs.back().ts;
+}
+
+Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t txn_number) {
+  if (buf.ops.empty()) return Timestamp{};
+  // Inner operations: {op, ns, ui, o, o2}.
+  std::vector<Bson> inner;
+  inner.reserve(buf.ops.size());
+  for (const auto& r : buf.ops) {
+    bson_t d = BSON_INITIALIZER;
+    char opstr[2] = {r.op, 0};
+    bson_append_utf8(&d, "op", 2, opstr, 1);
+    common::append_utf8(&d, "ns", r.ns ? r.ns->ns : "");
+    if (r.ns && !r.ns->uuid.empty()) {
+      bson_append_binary(&d, "ui", 2, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(r.ns->uuid.data()), 16);
+    }
+    bson_t ov = r.o.view();
+    bson_append_document(&d, "o", 1, &ov);
+    if (r.o2_is_id) {
+      Bson id = id_doc(r.o);
+      bson_append_document(&d, "o2", 2, id.get());
+    } else if (!r.o2.empty()) {
+      bson_append_document(&d, "o2", 2, r.o2.get());
+    }
+    inner.push_back(Bson::steal(&d));
+  }
+  bool txn = !lsid.empty() && txn_number >= 0;
+  // Pack into entries of at most 16 MiB (partialTxn chains for transactions).
+  std::vector<std::vector<const Bson*>> groups(1);
+  size_t bytes = 0;
+  for (const auto& d : inner) {
+    if (!groups.back().empty() && bytes + d.size() + 64 > kMaxEntryBytes - 1024) {
+      groups.emplace_back();
+      bytes = 0;
+    }
+    groups.back().push_back(&d);
+    bytes += d.size() + 16;
+  }
+  auto cmd = cmd_ns("admin", "");
+  std::vector<OplogRecord> recs;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    OplogRecord r;
+    r.op = 'c';
+    r.ns = cmd;
+    bson_t o = BSON_INITIALIZER, arr;
+    bson_append_array_begin(&o, "applyOps", -1, &arr);
+    char buf2[16];
+    uint32_t i = 0;
+    for (const Bson* d : groups[g]) {
+      auto k = common::array_key(i++, buf2);
+      bson_append_document(&arr, k.data(), static_cast<int>(k.size()), d->get());
+    }
+    bson_append_array_end(&o, &arr);
+    bool last_group = g + 1 == groups.size();
+    if (txn && !last_group) bson_append_bool(&o, "partialTxn", -1, true);
+    if (txn && last_group && groups.size() > 1) bson_append_int64(&o, "count", -1, static_cast<int64_t>(inner.size()));
+    r.o = DocRef::copy(&o);
+    bson_destroy(&o);
+    r.wall_ms = wall_now_ms();
+    if (txn) {
+      bson_t s = BSON_INITIALIZER;
+      bson_append_document(&s, "lsid", 4, lsid.get());
+      bson_append_int64(&s, "txnNumber", 9, txn_number);
+      r.session = Bson::steal(&s);
+      set_prev_optime(r, Timestamp{}, -1);
+    }
+    recs.push_back(std::move(r));
+  }
+  emit_all(recs, txn);
+  Timestamp last = recs.back().ts;
+  buf.ops.clear();
+  return last;
+}
+
+}  // namespace sim::engine
