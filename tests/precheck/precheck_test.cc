@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "precheck/sim_pair.h"
+#include "support/certs.h"
 #include "task/task_file.h"
 
 namespace {
@@ -109,6 +110,27 @@ TEST_F(PrecheckTest, WrongPasswordAndMissingUser) {
   auto a = item(anonymous, "source.connectivity");
   EXPECT_EQ(a.status, Status::kFailed);
   EXPECT_NE(a.detail.find("requires authentication and no user is configured"), std::string::npos) << a.detail;
+}
+
+TEST_F(PrecheckTest, TlsRequiredButOffNamesTheFix) {
+  auto certs = testsupport::TestCertificates::create(testsupport::make_temp_dir("precheck-pki"));
+  ASSERT_TRUE(certs.ok()) << certs.status().message();
+  auto src = simpair::start({"--tls-mode", "require", "--tls-cert-key-file", certs->server_pem});
+  auto dst = simpair::start();
+  ASSERT_TRUE(src && dst);
+  auto off = run(*src, *dst, "");
+  auto c = item(off, "source.connectivity");
+  EXPECT_EQ(c.status, Status::kFailed);
+  EXPECT_EQ(c.detail, src->host_port() + " requires TLS, but TLS is off for this endpoint (set tls.enabled: true)");
+  EXPECT_EQ(c.fix, "set source.tls.enabled: true (and source.tls.ca_file)");
+  // With TLS and the CA, the source is reachable (its catalog is empty: nothing else is wrong with TLS).
+  auto tf = task::parse_task(simpair::task_yaml({src->uri(), dst->uri(), "", ""}, ""), "t.yaml");
+  ASSERT_TRUE(tf.ok());
+  tf->options.source.tls.enabled = true;
+  tf->options.source.tls.ca_file = certs->ca_file;
+  auto on = precheck::run_precheck(*tf, {});
+  EXPECT_EQ(item(on, "source.connectivity").status, Status::kPassed) << item(on, "source.connectivity").detail;
+  EXPECT_NE(item(on, "source.connectivity").detail.find("(verified)"), std::string::npos);
 }
 
 // A role with the read privileges a full migration of `shop` needs, minus `drop`.
