@@ -667,17 +667,63 @@ int64_t unit_ms(Unit u) {
 int64_t months_of(Unit u) { return u == Unit::kYear ? 12 : u == Unit::kQuarter ? 3 : 1; }
 }  // namespace
 
+namespace {
+const char* unit_name(Unit u) {
+  static const char* const k[] = {"year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"};
+  return k[static_cast<int>(u)];
+}
+
+// The server's isDateAddAmountValid: |amount| below what roughly fits a Date_t.
+bool amount_valid(int64_t amount, Unit unit) {
+  constexpr int64_t kMaxDays = static_cast<int64_t>(std::numeric_limits<uint64_t>::max() / kMsPerDay + 1);
+  constexpr int64_t kMaxYears = kMaxDays / 365 + 1;
+  int64_t max = 0;
+  switch (unit) {
+    case Unit::kYear:
+      max = kMaxYears;
+      break;
+    case Unit::kQuarter:
+      max = kMaxYears * 4;
+      break;
+    case Unit::kMonth:
+      max = kMaxYears * 12;
+      break;
+    case Unit::kWeek:
+      max = kMaxDays / 7;
+      break;
+    case Unit::kDay:
+      max = kMaxDays;
+      break;
+    case Unit::kHour:
+      max = kMaxDays * 24;
+      break;
+    case Unit::kMinute:
+      max = kMaxDays * 24 * 60;
+      break;
+    case Unit::kSecond:
+      max = kMaxDays * 24 * 3600;
+      break;
+    case Unit::kMillisecond:
+      return true;
+  }
+  return -max < amount && amount < max;
+}
+}  // namespace
+
 Result<int64_t> date_add(int64_t utc_ms, Unit unit, int64_t amount, const TimeZone& tz) {
-  auto overflow = [] { return Status(5166406, "$dateAdd overflowed"); };
-  // Bounds that keep the calendar arithmetic far from int64 overflow.
-  constexpr int64_t kMaxMonths = 12LL * 300000000;
+  auto overflow = [] { return Status(5166406, "dateAdd overflowed"); };
+  if (!amount_valid(amount, unit)) {
+    return Status(5976500, "invalid dateAdd 'amount' parameter value: " + std::to_string(amount) + " " + unit_name(unit));
+  }
   if (unit == Unit::kHour || unit == Unit::kMinute || unit == Unit::kSecond || unit == Unit::kMillisecond) {
+    // Exact durations (the server adds them on the UTC timeline).
     int64_t delta, r;
     if (__builtin_mul_overflow(amount, unit_ms(unit), &delta) || __builtin_add_overflow(utc_ms, delta, &r)) {
       return overflow();
     }
     return r;
   }
+  // Days and larger keep the local wall-clock time across DST changes.
   int64_t local = tz.to_local(utc_ms);
   int64_t days = floor_div(local, kMsPerDay);
   int64_t tod = local - days * kMsPerDay;
@@ -686,18 +732,9 @@ Result<int64_t> date_add(int64_t utc_ms, Unit unit, int64_t amount, const TimeZo
   civil_from_days(days, &y, &m, &d);
   int64_t new_days;
   if (unit == Unit::kDay || unit == Unit::kWeek) {
-    int64_t add;
-    if (__builtin_mul_overflow(amount, unit == Unit::kWeek ? 7 : 1, &add) || add > kMaxMonths * 31 ||
-        add < -kMaxMonths * 31) {
-      return overflow();
-    }
-    new_days = days + add;
+    new_days = days + amount * (unit == Unit::kWeek ? 7 : 1);
   } else {
-    int64_t months;
-    if (__builtin_mul_overflow(amount, months_of(unit), &months) || months > kMaxMonths || months < -kMaxMonths) {
-      return overflow();
-    }
-    int64_t total = y * 12 + (m - 1) + months;
+    int64_t total = y * 12 + (m - 1) + amount * months_of(unit);
     int64_t ny = floor_div(total, 12);
     int nm = static_cast<int>(total - ny * 12) + 1;
     // A day past the end of the new month becomes its last day (Jan 31 + 1 month = Feb 28/29).
@@ -743,39 +780,48 @@ int64_t date_diff(int64_t start, int64_t end, Unit unit, const TimeZone& tz, int
 }
 
 Result<int64_t> date_trunc(int64_t utc_ms, Unit unit, int64_t bin_size, const TimeZone& tz, int start_of_week) {
-  // Bins count from 2000-01-01T00:00:00 local time (weeks: the first start_of_week in 2000).
-  int64_t local = tz.to_local(utc_ms);
-  const int64_t ref_days = days_from_civil(2000, 1, 1);
-  if (unit == Unit::kYear || unit == Unit::kQuarter || unit == Unit::kMonth) {
-    Parts p = parts(utc_ms, tz);
-    int64_t idx = (p.year - 2000) * 12 + (p.month - 1);
-    int64_t bin;
-    if (__builtin_mul_overflow(bin_size, months_of(unit), &bin)) bin = std::numeric_limits<int64_t>::max();
-    int64_t start = floor_div(idx, bin) * bin;
-    int64_t y = 2000 + floor_div(start, 12);
-    int m = static_cast<int>(start - floor_div(start, 12) * 12) + 1;
-    return tz.to_utc(days_from_civil(y, m, 1) * kMsPerDay);
-  }
-  int64_t ref = ref_days * kMsPerDay;
+  // Bins count from 2000-01-01T00:00:00 in the time zone (weeks: the first start_of_week on or
+  // after it), as the server's defaultReferencePointForDateTrunc.
+  constexpr int64_t kRefUtc = 946684800000LL;  // 2000-01-01T00:00:00Z
+  int64_t ref = kRefUtc - tz.offset_ms(kRefUtc);
+  int64_t ref_days = days_from_civil(2000, 1, 1);
   if (unit == Unit::kWeek) {
-    int ref_dow = static_cast<int>(((ref_days + 3) % 7 + 7) % 7) + 1;
-    ref = (ref_days + ((start_of_week - ref_dow) % 7 + 7) % 7) * kMsPerDay;
+    int ref_dow = 6;  // Saturday, counting Monday = 1
+    int adjust = ((start_of_week - ref_dow) % 7 + 7) % 7;
+    ref += adjust * kMsPerDay;
+    ref_days += adjust;
   }
-  int64_t width;
-  if (__builtin_mul_overflow(bin_size, unit_ms(unit), &width)) width = std::numeric_limits<int64_t>::max();
-  __int128 off = static_cast<__int128>(local) - ref;
-  __int128 q = off / width;
-  if (off % width != 0 && off < 0) --q;
-  __int128 t = ref + q * width;
-  if (t < std::numeric_limits<int64_t>::min() || t > std::numeric_limits<int64_t>::max()) {
-    return Status(5439019, "$dateTrunc overflowed");
+  if (unit == Unit::kMillisecond || unit == Unit::kSecond || unit == Unit::kMinute || unit == Unit::kHour) {
+    // Plain instants on the UTC timeline.
+    int64_t width, shifted, r;
+    if (__builtin_mul_overflow(bin_size, unit_ms(unit), &width)) return Status(5439002, "dateTrunc overflowed");
+    if (__builtin_sub_overflow(utc_ms, ref, &shifted)) return Status(5439000, "dateTrunc overflowed");
+    int64_t rem = shifted % width;
+    if (rem < 0) rem += width;
+    if (__builtin_sub_overflow(utc_ms, rem, &r)) return Status(5439001, "dateTrunc overflowed");
+    return r;
   }
-  int64_t tl = static_cast<int64_t>(t);
-  if (unit == Unit::kMillisecond || unit == Unit::kSecond || unit == Unit::kMinute) {
-    // Sub-hour bins are plain instants: shift back by the offset at the original instant.
-    return tl - (local - utc_ms);
+  if (bin_size > 100000000000LL) return Status(5439006, "dateTrunc unsupported binSize value");
+  // Distance from the reference point in whole units (local calendar), down to a bin boundary.
+  int64_t local_days = floor_div(tz.to_local(utc_ms), kMsPerDay);
+  int64_t distance;
+  switch (unit) {
+    case Unit::kDay:
+      distance = local_days - ref_days;
+      break;
+    case Unit::kWeek:
+      distance = floor_div(local_days - ref_days, 7);
+      break;
+    default: {
+      Parts p = parts(utc_ms, tz);
+      int64_t months = (p.year - 2000) * 12 + (p.month - 1);
+      distance = floor_div(months, months_of(unit));
+      break;
+    }
   }
-  return tz.to_utc(tl);
+  int64_t rem = distance % bin_size;
+  if (rem < 0) rem += bin_size;
+  return date_add(ref, unit, distance - rem, tz);
 }
 
 }  // namespace mql::datetime

@@ -173,7 +173,9 @@ TEST_F(ExprDateTest, DateAddSubtract) {
   EXPECT_EXPR_ERROR(h, "{\"$dateAdd\": {\"startDate\": \"$d\", \"unit\": \"day\", \"amount\": 1, \"x\": 1}}", d, 5166401);
   EXPECT_EXPR_ERROR(h, "{\"$dateAdd\": 1}", d, 5166400);
   EXPECT_EXPR_ERROR(h, "{\"$dateAdd\": {\"startDate\": \"$d\", \"unit\": \"year\", \"amount\": {\"$numberLong\": \"9000000000000000000\"}}}", d,
-                    5166406);
+                    5976500);
+  EXPECT_EXPR_ERROR(h, "{\"$dateAdd\": {\"startDate\": {\"$date\": {\"$numberLong\": \"9223372036854775000\"}}, \"unit\": \"hour\", \"amount\": 1}}",
+                    "{}", 5166406);
   EXPECT_EXPR_ERROR(h, "{\"$dateSubtract\": {\"startDate\": \"$d\", \"unit\": \"day\", \"amount\": {\"$numberLong\": \"-9223372036854775808\"}}}",
                     d, 6045000);
 }
@@ -227,6 +229,9 @@ TEST_F(ExprDateTest, DateTrunc) {
   EXPECT_EXPR(h, trunc("month", ", \"binSize\": 6"), d, date("2024-01-01T00:00:00Z"));
   EXPECT_EXPR(h, trunc("day", ", \"binSize\": null"), d, "null");
   EXPECT_EXPR_ERROR(h, trunc("day", ", \"binSize\": 0"), d, 5439018);
+  EXPECT_EXPR_ERROR(h, trunc("day", ", \"binSize\": {\"$numberLong\": \"200000000000\"}"), d, 5439006);
+  EXPECT_EXPR(h, trunc("day", ", \"binSize\": 7"), d, date("2024-01-13T00:00:00Z"));
+  EXPECT_EXPR(h, trunc("year", ", \"binSize\": 5"), d, date("2020-01-01T00:00:00Z"));
   EXPECT_EXPR_ERROR(h, trunc("day", ", \"binSize\": 1.5"), d, 5439017);
   EXPECT_EXPR_ERROR(h, "{\"$dateTrunc\": {\"date\": 5, \"unit\": \"day\"}}", d, 5439012);
   EXPECT_EXPR_ERROR(h, "{\"$dateTrunc\": {\"date\": \"$d\"}}", d, 5439010);

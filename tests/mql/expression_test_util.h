@@ -92,21 +92,32 @@ inline Value json_value(const std::string& json) {
   return Value::from_iter(&it);
 }
 
+// Evaluates and compares in a function, so that each check expands to one small assertion.
+inline ::testing::AssertionResult check_expr(ExprHarness& h, const std::string& expr, const std::string& document,
+                                             const std::string& expected) {
+  auto r = h.eval(expr, document);
+  if (!r.ok()) return ::testing::AssertionFailure() << expr << ": " << r.status().to_string();
+  Value want = expected == "missing" ? Value() : json_value(expected);
+  auto same = same_value(*r, want);
+  if (!same) return ::testing::AssertionFailure() << expr << " on " << document << ": " << same.message();
+  return ::testing::AssertionSuccess();
+}
+
+inline ::testing::AssertionResult check_expr_error(ExprHarness& h, const std::string& expr, const std::string& document,
+                                                   int want_code) {
+  auto r = h.eval(expr, document);
+  if (r.ok()) return ::testing::AssertionFailure() << expr << " gave " << r->json();
+  if (r.status().code() != want_code) {
+    return ::testing::AssertionFailure() << expr << ": expected code " << want_code << ", got "
+                                         << r.status().to_string();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace mql::testing
 
 // EXPECT_EXPR(harness, expr, doc, expected-json); expected "missing" checks a missing value.
-#define EXPECT_EXPR(h, expr, document, expected)                                                   \
-  do {                                                                                             \
-    auto _r = (h).eval(expr, document);                                                            \
-    ASSERT_TRUE(_r.ok()) << (expr) << ": " << _r.status().to_string();                             \
-    ::mql::Value _want = std::string(expected) == "missing" ? ::mql::Value()                       \
-                                                            : ::mql::testing::json_value(expected); \
-    EXPECT_TRUE(::mql::testing::same_value(*_r, _want)) << (expr) << " on " << (document);          \
-  } while (0)
-
-#define EXPECT_EXPR_ERROR(h, expr, document, want_code)                                         \
-  do {                                                                                     \
-    auto _r = (h).eval(expr, document);                                                    \
-    ASSERT_FALSE(_r.ok()) << (expr) << " gave " << _r->json();                             \
-    EXPECT_EQ(_r.status().code(), want_code) << (expr) << ": " << _r.status().to_string();      \
-  } while (0)
+#define EXPECT_EXPR(h, expr, document, expected) \
+  EXPECT_TRUE(::mql::testing::check_expr((h), (expr), (document), (expected)))
+#define EXPECT_EXPR_ERROR(h, expr, document, want_code) \
+  EXPECT_TRUE(::mql::testing::check_expr_error((h), (expr), (document), (want_code)))
