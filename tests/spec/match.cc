@@ -33,7 +33,9 @@ std::string where(const std::string& path) { return path.empty() ? "<root>" : pa
 bool scalar_equal(const bson_iter_t* e, const bson_iter_t* a) {
   bson_type_t te = bson_iter_type(e), ta = bson_iter_type(a);
   if (is_number(te) && is_number(ta)) {
-    if (te == BSON_TYPE_INT64 && ta == BSON_TYPE_INT64) return bson_iter_int64(e) == bson_iter_int64(a);
+    // int, long and double compare by value; two integers exactly (a double cannot hold
+    // every long).
+    if (te != BSON_TYPE_DOUBLE && ta != BSON_TYPE_DOUBLE) return bson_iter_as_int64(e) == bson_iter_as_int64(a);
     return *iter_number(e) == *iter_number(a);
   }
   if (te != ta) return false;
@@ -129,7 +131,12 @@ std::string special(const std::string& op, const bson_iter_t* arg, const bson_it
   }
   if (op == "$$matchAsDocument") {
     if (!BSON_ITER_HOLDS_UTF8(actual)) return where(path) + ": $$matchAsDocument needs a string";
-    auto d = Doc::from_json(bson_iter_utf8(actual, nullptr));
+    // The string must hold a JSON object; libbson would also accept a top-level array.
+    std::string text = bson_iter_utf8(actual, nullptr);
+    size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || text[first] != '{')
+      return where(path) + ": $$matchAsDocument: actual is not an Extended JSON object";
+    auto d = Doc::from_json(text);
     if (!d) return where(path) + ": $$matchAsDocument: actual is not Extended JSON";
     Val v = Val::from_doc(d->get());
     bson_iter_t vi = v.iter();

@@ -52,6 +52,7 @@ struct OpResult {
   Err err;
   mongoc_cursor_t* cursor = nullptr;  // createFindCursor: the cursor entity to save
   std::optional<Doc> first;           // its first document, read at creation
+  mongoc_client_session_t* own_session = nullptr;  // see CursorEntity
 };
 
 Err from_bson_error(const bson_error_t& e, const bson_t* reply) {
@@ -112,7 +113,9 @@ void on_started(const mongoc_apm_command_started_t* e) {
   auto* c = static_cast<ClientEntity*>(mongoc_apm_command_started_get_context(e));
   std::string name = mongoc_apm_command_started_get_command_name(e);
   const bson_t* cmd = mongoc_apm_command_started_get_command(e);
-  bool speculative = bson_has_field(cmd, "speculativeAuthenticate");
+  // libmongoc redacts a hello carrying speculativeAuthenticate to an empty command before the
+  // event, so an empty hello is the speculative one.
+  bool speculative = bson_has_field(cmd, "speculativeAuthenticate") || bson_empty(cmd);
   if (!c->want(name, speculative)) {
     c->sensitive_request_ids.insert(mongoc_apm_command_started_get_request_id(e));
     return;
@@ -174,13 +177,27 @@ struct SessionEntity {
 struct CursorEntity {
   mongoc_cursor_t* cursor = nullptr;
   std::optional<Doc> first;  // read when the cursor was created (so creation surfaces errors)
+  // The runner's own session of a command cursor opened without one, so that its getMores
+  // carry the command's lsid; ended after the cursor.
+  mongoc_client_session_t* own_session = nullptr;
+  void destroy() {
+    if (cursor) mongoc_cursor_destroy(cursor);
+    if (own_session) mongoc_client_session_destroy(own_session);
+    cursor = nullptr;
+    own_session = nullptr;
+  }
+};
+
+struct BucketEntity {
+  mongoc_gridfs_bucket_t* bucket = nullptr;
 };
 
 // Everything one test creates. Destroyed in dependency order.
 class TestState {
  public:
   ~TestState() {
-    for (auto& [k, v] : cursors) mongoc_cursor_destroy(v.cursor);
+    for (auto& [k, v] : cursors) v.destroy();
+    for (auto& [k, v] : buckets) mongoc_gridfs_bucket_destroy(v.bucket);
     for (auto& [k, v] : sessions)
       if (v.session) mongoc_client_session_destroy(v.session);
     for (auto& [k, v] : collections) mongoc_collection_destroy(v.coll);
@@ -189,13 +206,14 @@ class TestState {
   }
   bool exists(const std::string& id) const {
     return clients.count(id) || databases.count(id) || collections.count(id) || sessions.count(id) ||
-           cursors.count(id) || values.count(id);
+           cursors.count(id) || buckets.count(id) || values.count(id);
   }
   std::map<std::string, std::unique_ptr<ClientEntity>> clients;
   std::map<std::string, DatabaseEntity> databases;
   std::map<std::string, CollectionEntity> collections;
   std::map<std::string, SessionEntity> sessions;
   std::map<std::string, CursorEntity> cursors;
+  std::map<std::string, BucketEntity> buckets;
   std::map<std::string, Val> values;
   std::vector<std::pair<std::string, Doc>> failpoints;  // (client id, failpoint name)
 };
@@ -259,6 +277,28 @@ mongoc_read_prefs_t* make_read_prefs(const bson_t* d) {
   if (auto ms = get_int(d, "maxStalenessSeconds")) mongoc_read_prefs_set_max_staleness_seconds(rp, *ms);
   if (auto tags = get_doc(d, "tagSets")) mongoc_read_prefs_set_tags(rp, tags->get());
   return rp;
+}
+
+// TransactionOptions (readConcern, writeConcern, readPreference, maxCommitTimeMS).
+mongoc_transaction_opt_t* transaction_opts(const bson_t* d) {
+  mongoc_transaction_opt_t* to = mongoc_transaction_opts_new();
+  if (auto rc = get_doc(d, "readConcern")) {
+    auto* r = make_read_concern(rc->get());
+    mongoc_transaction_opts_set_read_concern(to, r);
+    mongoc_read_concern_destroy(r);
+  }
+  if (auto wc = get_doc(d, "writeConcern")) {
+    auto* w = make_write_concern(wc->get());
+    mongoc_transaction_opts_set_write_concern(to, w);
+    mongoc_write_concern_destroy(w);
+  }
+  if (auto rp = get_doc(d, "readPreference")) {
+    auto* p = make_read_prefs(rp->get());
+    mongoc_transaction_opts_set_read_prefs(to, p);
+    mongoc_read_prefs_destroy(p);
+  }
+  if (auto ms = get_int(d, "maxCommitTimeMS")) mongoc_transaction_opts_set_max_commit_time_ms(to, *ms);
+  return to;
 }
 
 // Options document for collections/databases applied through setters.
@@ -388,6 +428,17 @@ class TestRun {
   OpResult client_op(const std::string& name, ClientEntity& c, const Doc& args);
   OpResult session_op(const std::string& name, SessionEntity& s, const Doc& args);
   OpResult cursor_op(const std::string& name, const std::string& id, const Doc& args);
+  OpResult bucket_op(const std::string& name, BucketEntity& b, const Doc& args);
+  OpResult command_cursor(const std::string& name, DatabaseEntity& d, const Doc& args);
+  // Runs a cursor-returning command on one server and session and wraps its reply in a
+  // cursor (drained at once when `drain_now`). `args` give session, batchSize, comment.
+  OpResult cursor_command(mongoc_database_t* db, const std::string& client_id, const Doc& cmd, const Doc& args,
+                          bool drain_now);
+  // Collection writes sent as insert/update/delete commands built here, for options
+  // libmongoc 1.23's write helpers drop or refuse (bypassDocumentValidation: false, sort).
+  OpResult bulk_via_commands(CollectionEntity& c, const std::vector<std::pair<std::string, Doc>>& requests,
+                             const Doc& args);
+  OpResult single_write_via_commands(const std::string& name, CollectionEntity& c, const Doc& args);
   OpResult runner_op(const std::string& name, const Doc& args);
   std::string check_error(const bson_t* expected, const Err& actual);
   // Copies args minus `exclude` into opts; appends the session (lsid) if named. Empty string on
@@ -395,6 +446,7 @@ class TestRun {
   std::string build_opts(const Doc& args, const std::set<std::string>& exclude, Doc* opts,
                          mongoc_client_session_t** session = nullptr);
   OpResult drain(mongoc_cursor_t* cursor);
+  bool raw_data_supported() const { return compare_versions(server_.version, "8.2") >= 0; }
 
  private:
   std::string uri_;
@@ -420,6 +472,8 @@ std::string TestRun::build_opts(const Doc& args, const std::set<std::string>& ex
       continue;
     }
     if (k == "timeoutMS") return "timeoutMS (CSOT) is not supported by libmongoc 1.23";
+    // Drivers send rawData only to servers that know it (8.2+); older servers never see it.
+    if (k == "rawData" && !raw_data_supported()) continue;
     bson_append_iter(opts->get(), k.c_str(), static_cast<int>(k.size()), &it);
   }
   return "";
@@ -565,6 +619,17 @@ std::string TestRun::create_entities(const bson_t* list) {
             [&](auto* p) { mongoc_collection_set_read_prefs(c.coll, p); });
       }
       st_.collections[*id] = c;
+    } else if (kind == "bucket") {
+      auto did = get_str(spec.get(), "database").value_or("");
+      auto d = st_.databases.find(did);
+      if (d == st_.databases.end()) return "bucket " + *id + ": database entity '" + did + "' is not defined";
+      Doc opts;
+      if (auto bo = get_doc(spec.get(), "bucketOptions")) opts = *bo;
+      bson_error_t e;
+      BucketEntity b;
+      b.bucket = mongoc_gridfs_bucket_new(d->second.db, opts.get(), nullptr, &e);
+      if (!b.bucket) return std::string("bucket: ") + e.message;
+      st_.buckets[*id] = b;
     } else if (kind == "session") {
       auto cid = get_str(spec.get(), "client").value_or("");
       auto c = st_.clients.find(cid);
@@ -574,23 +639,7 @@ std::string TestRun::create_entities(const bson_t* list) {
         if (auto cc = get_bool(o->get(), "causalConsistency")) mongoc_session_opts_set_causal_consistency(so, *cc);
         if (auto sn = get_bool(o->get(), "snapshot")) mongoc_session_opts_set_snapshot(so, *sn);
         if (auto dt = get_doc(o->get(), "defaultTransactionOptions")) {
-          mongoc_transaction_opt_t* to = mongoc_transaction_opts_new();
-          if (auto rc = get_doc(dt->get(), "readConcern")) {
-            auto* r = make_read_concern(rc->get());
-            mongoc_transaction_opts_set_read_concern(to, r);
-            mongoc_read_concern_destroy(r);
-          }
-          if (auto wc = get_doc(dt->get(), "writeConcern")) {
-            auto* w = make_write_concern(wc->get());
-            mongoc_transaction_opts_set_write_concern(to, w);
-            mongoc_write_concern_destroy(w);
-          }
-          if (auto rp = get_doc(dt->get(), "readPreference")) {
-            auto* p = make_read_prefs(rp->get());
-            mongoc_transaction_opts_set_read_prefs(to, p);
-            mongoc_read_prefs_destroy(p);
-          }
-          if (auto ms = get_int(dt->get(), "maxCommitTimeMS")) mongoc_transaction_opts_set_max_commit_time_ms(to, *ms);
+          mongoc_transaction_opt_t* to = transaction_opts(dt->get());
           mongoc_session_opts_set_default_transaction_opts(so, to);
           mongoc_transaction_opts_destroy(to);
         }
@@ -630,12 +679,13 @@ std::string TestRun::run_operation(const Doc& op) {
   OpResult r = dispatch(name, object, args);
   if (!error.empty()) return error;
   if (r.cursor) {
+    CursorEntity ce{r.cursor, std::move(r.first), r.own_session};
     auto save = get_str(op.get(), "saveResultAsEntity");
     if (!save || st_.exists(*save)) {
-      mongoc_cursor_destroy(r.cursor);
+      ce.destroy();
       return save ? "entity " + *save + " already exists" : "";
     }
-    st_.cursors[*save] = CursorEntity{r.cursor, std::move(r.first)};
+    st_.cursors[*save] = std::move(ce);
     return "";
   }
   auto ctx = match_ctx();
@@ -826,11 +876,15 @@ Val insert_many_result(const std::vector<Val>& ids, size_t count) {
 // A BulkWriteResult from libmongoc's bulk reply; insert_ids maps request index -> _id.
 Val bulk_result(const bson_t* reply, const std::map<size_t, Val>& insert_ids, bool ordered) {
   Doc r;
-  BSON_APPEND_INT64(r.get(), "deletedCount", get_int(reply, "nRemoved").value_or(0));
-  BSON_APPEND_INT64(r.get(), "insertedCount", get_int(reply, "nInserted").value_or(0));
-  BSON_APPEND_INT64(r.get(), "matchedCount", get_int(reply, "nMatched").value_or(0));
-  BSON_APPEND_INT64(r.get(), "modifiedCount", get_int(reply, "nModified").value_or(0));
-  BSON_APPEND_INT64(r.get(), "upsertedCount", get_int(reply, "nUpserted").value_or(0));
+  // A bulk reply counts in nInserted..., insert_many's and update_*'s in insertedCount...
+  auto count = [&](const char* bulk_key, const char* crud_key) {
+    return get_int(reply, bulk_key).value_or(get_int(reply, crud_key).value_or(0));
+  };
+  BSON_APPEND_INT64(r.get(), "deletedCount", count("nRemoved", "deletedCount"));
+  BSON_APPEND_INT64(r.get(), "insertedCount", count("nInserted", "insertedCount"));
+  BSON_APPEND_INT64(r.get(), "matchedCount", count("nMatched", "matchedCount"));
+  BSON_APPEND_INT64(r.get(), "modifiedCount", count("nModified", "modifiedCount"));
+  BSON_APPEND_INT64(r.get(), "upsertedCount", count("nUpserted", "upsertedCount"));
   std::set<int64_t> failed;
   int64_t first_failed = -1;
   if (auto we = get_doc(reply, "writeErrors")) {
@@ -886,10 +940,253 @@ OpResult TestRun::dispatch(const std::string& name, const std::string& object, c
   if (auto c = st_.clients.find(object); c != st_.clients.end()) return client_op(name, *c->second, args);
   if (auto s = st_.sessions.find(object); s != st_.sessions.end()) return session_op(name, s->second, args);
   if (st_.cursors.count(object)) return cursor_op(name, object, args);
+  if (auto b = st_.buckets.find(object); b != st_.buckets.end()) return bucket_op(name, b->second, args);
   OpResult r;
   r.err = client_err("entity '" + object + "' is not defined");
   r.err.client_error = false;  // a runner error, never an expected client error
   error = r.err.message;
+  return r;
+}
+
+// Whether a write must bypass libmongoc's helpers: they omit bypassDocumentValidation: false,
+// and the bulk API refuses `sort` in update requests (CRUD spec, 8.0).
+bool needs_command_path(const std::string& name, const Doc& args) {
+  if (auto b = get_bool(args.get(), "bypassDocumentValidation"); b && !*b) return true;
+  if (name != "bulkWrite") return false;
+  auto reqs = get_doc(args.get(), "requests").value_or(Doc());
+  bson_iter_t it;
+  bson_iter_init(&it, reqs.get());
+  while (bson_iter_next(&it)) {
+    Doc req = iter_doc(&it);
+    for (auto& k : keys(req.get())) {
+      auto body = get_doc(req.get(), k.c_str()).value_or(Doc());
+      if (has_key(body.get(), "sort")) return true;
+    }
+  }
+  return false;
+}
+
+OpResult TestRun::bulk_via_commands(CollectionEntity& c, const std::vector<std::pair<std::string, Doc>>& requests,
+                                    const Doc& args) {
+  OpResult r;
+  bool ordered = get_bool(args.get(), "ordered").value_or(true);
+  Doc send_opts;
+  Doc send_args;  // session and writeConcern travel as opts; the rest goes into the command
+  Doc cmd_extra;
+  bson_iter_t it;
+  bson_iter_init(&it, args.get());
+  while (bson_iter_next(&it)) {
+    std::string k = bson_iter_key(&it);
+    if (k == "requests" || k == "ordered") continue;
+    if (k == "rawData" && !raw_data_supported()) continue;
+    if (k == "session" || k == "writeConcern") bson_append_iter(send_args.get(), k.c_str(), -1, &it);
+    else bson_append_iter(cmd_extra.get(), k.c_str(), -1, &it);
+  }
+  if (auto m = build_opts(send_args, {}, &send_opts); !m.empty()) {
+    r.err = client_err(m);
+    return r;
+  }
+  const std::string coll_name = mongoc_collection_get_name(c.coll);
+  int64_t n_inserted = 0, n_matched = 0, n_modified = 0, n_removed = 0, n_upserted = 0;
+  std::map<size_t, Val> insert_ids;
+  Doc upserted_ids, write_errors, wc_errors;
+  uint32_t n_errors = 0, n_wc_errors = 0;
+  std::optional<Err> failure;
+  auto command_of = [](const std::string& kind) {
+    if (kind == "insertOne") return std::string("insert");
+    if (kind == "deleteOne" || kind == "deleteMany") return std::string("delete");
+    return std::string("update");
+  };
+  size_t i = 0;
+  while (i < requests.size()) {
+    // One command per run of consecutive requests of the same kind, as libmongoc batches.
+    std::string cmd_name = command_of(requests[i].first);
+    size_t start = i;
+    Doc stmts;
+    uint32_t n = 0;
+    for (; i < requests.size() && command_of(requests[i].first) == cmd_name; ++i, ++n) {
+      const auto& [kind, body] = requests[i];
+      std::string key = std::to_string(n);
+      if (cmd_name == "insert") {
+        Doc d = get_doc(body.get(), "document").value_or(Doc());
+        insert_ids[i] = ensure_id(&d);
+        BSON_APPEND_DOCUMENT(stmts.get(), key.c_str(), d.get());
+        continue;
+      }
+      Doc st;
+      BSON_APPEND_DOCUMENT(st.get(), "q", get_doc(body.get(), "filter").value_or(Doc()).get());
+      if (cmd_name == "update") {
+        bson_iter_t u;
+        if (bson_iter_init_find(&u, body.get(), kind == "replaceOne" ? "replacement" : "update"))
+          bson_append_iter(st.get(), "u", 1, &u);
+        if (kind == "updateMany") BSON_APPEND_BOOL(st.get(), "multi", true);
+      } else {
+        BSON_APPEND_INT32(st.get(), "limit", kind == "deleteOne" ? 1 : 0);
+      }
+      bson_iter_t f;
+      bson_iter_init(&f, body.get());
+      while (bson_iter_next(&f)) {
+        std::string k = bson_iter_key(&f);
+        if (k == "filter" || k == "update" || k == "replacement") continue;
+        if (k == "rawData" && !raw_data_supported()) continue;
+        bson_append_iter(st.get(), k.c_str(), -1, &f);
+      }
+      BSON_APPEND_DOCUMENT(stmts.get(), key.c_str(), st.get());
+    }
+    Doc cmd;
+    BSON_APPEND_UTF8(cmd.get(), cmd_name.c_str(), coll_name.c_str());
+    BSON_APPEND_BOOL(cmd.get(), "ordered", ordered);
+    bson_concat(cmd.get(), cmd_extra.get());
+    const char* arr = cmd_name == "insert" ? "documents" : cmd_name == "update" ? "updates" : "deletes";
+    BSON_APPEND_ARRAY(cmd.get(), arr, stmts.get());
+    bson_t rep;
+    bson_error_t e;
+    bool ok = mongoc_collection_write_command_with_opts(c.coll, cmd.get(), send_opts.get(), &rep, &e);
+    Doc reply(&rep);
+    bson_destroy(&rep);
+    if (!ok && e.domain != MONGOC_ERROR_WRITE_CONCERN) {
+      // A command error (ok: 0) or a network error ends the bulk write.
+      failure = from_bson_error(e, reply.get());
+      break;
+    }
+    int64_t got = get_int(reply.get(), "n").value_or(0);
+    int64_t ups = 0;
+    if (auto up = get_doc(reply.get(), "upserted")) {
+      bson_iter_t ui;
+      bson_iter_init(&ui, up->get());
+      while (bson_iter_next(&ui)) {
+        Doc u = iter_doc(&ui);
+        ++ups;
+        std::string k = std::to_string(start + get_int(u.get(), "index").value_or(0));
+        if (auto id = u.find("_id")) bson_append_iter(upserted_ids.get(), k.c_str(), -1, &*id);
+      }
+    }
+    if (cmd_name == "insert") n_inserted += got;
+    if (cmd_name == "delete") n_removed += got;
+    if (cmd_name == "update") {
+      n_matched += got - ups;
+      n_upserted += ups;
+      n_modified += get_int(reply.get(), "nModified").value_or(0);
+    }
+    bool stop = false;
+    if (auto we = get_doc(reply.get(), "writeErrors")) {
+      bson_iter_t wi;
+      bson_iter_init(&wi, we->get());
+      while (bson_iter_next(&wi)) {
+        Doc w = iter_doc(&wi);
+        Doc shifted;
+        bson_iter_t f;
+        bson_iter_init(&f, w.get());
+        while (bson_iter_next(&f)) {
+          if (std::string_view(bson_iter_key(&f)) == "index")
+            BSON_APPEND_INT32(shifted.get(), "index", static_cast<int32_t>(start + bson_iter_as_int64(&f)));
+          else bson_append_iter(shifted.get(), bson_iter_key(&f), -1, &f);
+        }
+        std::string k = std::to_string(n_errors++);
+        BSON_APPEND_DOCUMENT(write_errors.get(), k.c_str(), shifted.get());
+        stop = ordered;
+      }
+    }
+    if (auto wce = get_doc(reply.get(), "writeConcernError")) {
+      std::string k = std::to_string(n_wc_errors++);
+      BSON_APPEND_DOCUMENT(wc_errors.get(), k.c_str(), wce->get());
+    }
+    if (stop) break;
+  }
+  Doc result;
+  BSON_APPEND_INT64(result.get(), "nInserted", n_inserted);
+  BSON_APPEND_INT64(result.get(), "nMatched", n_matched);
+  BSON_APPEND_INT64(result.get(), "nModified", n_modified);
+  BSON_APPEND_INT64(result.get(), "nRemoved", n_removed);
+  BSON_APPEND_INT64(result.get(), "nUpserted", n_upserted);
+  if (n_errors) BSON_APPEND_ARRAY(result.get(), "writeErrors", write_errors.get());
+  if (n_wc_errors) BSON_APPEND_ARRAY(result.get(), "writeConcernErrors", wc_errors.get());
+  // bulk_result reads upserted ids as libmongoc reports them: [{index, _id}].
+  Doc upserted;
+  bson_iter_t ui;
+  bson_iter_init(&ui, upserted_ids.get());
+  uint32_t un = 0;
+  while (bson_iter_next(&ui)) {
+    Doc u;
+    BSON_APPEND_INT32(u.get(), "index", std::atoi(bson_iter_key(&ui)));
+    bson_append_iter(u.get(), "_id", 3, &ui);
+    std::string k = std::to_string(un++);
+    BSON_APPEND_DOCUMENT(upserted.get(), k.c_str(), u.get());
+  }
+  BSON_APPEND_ARRAY(result.get(), "upserted", upserted.get());
+  Val summary = bulk_result(result.get(), insert_ids, ordered);
+  if (failure) {
+    r.err = *failure;
+    r.err.partial_result = summary;
+    return r;
+  }
+  if (n_errors || n_wc_errors) {
+    Err err;
+    err.is_error = true;
+    bson_iter_t fi = *(n_errors ? write_errors : wc_errors).find("0");
+    Doc first = iter_doc(&fi);
+    err.domain = n_errors ? MONGOC_ERROR_SERVER : MONGOC_ERROR_WRITE_CONCERN;
+    err.code = static_cast<uint32_t>(get_int(first.get(), "code").value_or(0));
+    err.message = get_str(first.get(), "errmsg").value_or("");
+    err.reply = result;
+    err.partial_result = summary;
+    r.err = err;
+    return r;
+  }
+  r.value = summary;
+  return r;
+}
+
+// insertOne/insertMany/updateOne/updateMany/replaceOne/deleteOne/deleteMany through
+// bulk_via_commands, with each operation's own result shape.
+OpResult TestRun::single_write_via_commands(const std::string& name, CollectionEntity& c, const Doc& args) {
+  std::vector<std::pair<std::string, Doc>> reqs;
+  Doc rest;
+  std::set<std::string> statement_keys = {"document", "filter",    "update", "replacement", "upsert",
+                                          "hint",     "collation", "sort",   "arrayFilters"};
+  Doc body;
+  bson_iter_t it;
+  bson_iter_init(&it, args.get());
+  while (bson_iter_next(&it)) {
+    std::string k = bson_iter_key(&it);
+    if (statement_keys.count(k)) bson_append_iter(body.get(), k.c_str(), -1, &it);
+    else if (k != "documents") bson_append_iter(rest.get(), k.c_str(), -1, &it);
+  }
+  if (name == "insertMany") {
+    auto docs = get_doc(args.get(), "documents").value_or(Doc());
+    bson_iter_init(&it, docs.get());
+    while (bson_iter_next(&it)) {
+      Doc b;
+      bson_append_iter(b.get(), "document", -1, &it);
+      reqs.emplace_back("insertOne", b);
+    }
+  } else {
+    reqs.emplace_back(name, body);
+  }
+  OpResult r = bulk_via_commands(c, reqs, rest);
+  if (r.err.is_error || name == "insertMany") {
+    if (!r.err.is_error) {
+      Doc v = r.value.as_doc();
+      Doc out;
+      if (auto ids = v.find("insertedIds")) bson_append_iter(out.get(), "insertedIds", -1, &*ids);
+      r.value = Val::from_doc(out.get());
+    }
+    return r;
+  }
+  Doc v = r.value.as_doc(), out;
+  if (name == "insertOne") {
+    Doc ids = get_doc(v.get(), "insertedIds").value_or(Doc());
+    if (auto id = ids.find("0")) bson_append_iter(out.get(), "insertedId", -1, &*id);
+  } else if (name == "deleteOne" || name == "deleteMany") {
+    BSON_APPEND_INT64(out.get(), "deletedCount", get_int(v.get(), "deletedCount").value_or(0));
+  } else {
+    BSON_APPEND_INT64(out.get(), "matchedCount", get_int(v.get(), "matchedCount").value_or(0));
+    BSON_APPEND_INT64(out.get(), "modifiedCount", get_int(v.get(), "modifiedCount").value_or(0));
+    BSON_APPEND_INT64(out.get(), "upsertedCount", get_int(v.get(), "upsertedCount").value_or(0));
+    Doc ups = get_doc(v.get(), "upsertedIds").value_or(Doc());
+    if (auto id = ups.find("0")) bson_append_iter(out.get(), "upsertedId", -1, &*id);
+  }
+  r.value = Val::from_doc(out.get());
   return r;
 }
 
@@ -903,6 +1200,22 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
   };
   auto filter = get_doc(args.get(), "filter").value_or(Doc());
   const std::string coll_name = mongoc_collection_get_name(c.coll);
+  static const std::set<std::string> kWrites = {"insertOne",  "insertMany", "updateOne", "updateMany",
+                                                "replaceOne", "deleteOne",  "deleteMany"};
+  if (kWrites.count(name) && needs_command_path(name, args)) return single_write_via_commands(name, c, args);
+  if (name == "bulkWrite" && needs_command_path(name, args)) {
+    std::vector<std::pair<std::string, Doc>> reqs;
+    auto list = get_doc(args.get(), "requests").value_or(Doc());
+    bson_iter_t it;
+    bson_iter_init(&it, list.get());
+    while (bson_iter_next(&it)) {
+      Doc req = iter_doc(&it);
+      auto ks = keys(req.get());
+      if (ks.size() != 1) return fail_opts("malformed bulkWrite request");
+      reqs.emplace_back(ks[0], get_doc(req.get(), ks[0].c_str()).value_or(Doc()));
+    }
+    return bulk_via_commands(c, reqs, args);
+  }
 
   if (name == "insertOne") {
     auto doc = get_doc(args.get(), "document");
@@ -1046,12 +1359,34 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
     return r;
   }
   if (name == "find" || name == "findOne" || name == "createFindCursor") {
-    if (auto m = build_opts(args, {"filter", "cursorType"}, &opts); !m.empty()) return fail_opts(m);
+    // The CRUD spec's find(filter, options): the filter is a required argument.
+    if (!has_key(args.get(), "filter")) return fail_opts(name + " needs filter");
+    std::set<std::string> exclude = {"filter", "cursorType"};
+    if (name == "findOne") exclude.insert("batchSize");  // findOne is one singleBatch of one document
+    if (auto m = build_opts(args, exclude, &opts); !m.empty()) return fail_opts(m);
     if (auto ct = get_str(args.get(), "cursorType")) {
       if (*ct == "tailable" || *ct == "tailableAwait") BSON_APPEND_BOOL(opts.get(), "tailable", true);
       if (*ct == "tailableAwait") BSON_APPEND_BOOL(opts.get(), "awaitData", true);
     }
-    if (name == "findOne" && !has_key(opts.get(), "limit")) BSON_APPEND_INT64(opts.get(), "limit", 1);
+    if (name == "findOne") {
+      // As drivers send findOne: {limit: 1, singleBatch: true}, no batchSize.
+      if (!has_key(opts.get(), "limit")) BSON_APPEND_INT64(opts.get(), "limit", 1);
+      if (!has_key(opts.get(), "singleBatch")) BSON_APPEND_BOOL(opts.get(), "singleBatch", true);
+    } else {
+      // CRUD spec: when batchSize equals limit, drivers send batchSize limit + 1 so that the
+      // first batch closes the cursor without a getMore.
+      auto limit = get_int(opts.get(), "limit"), batch = get_int(opts.get(), "batchSize");
+      if (limit && batch && *limit > 0 && *limit == *batch) {
+        Doc adjusted;
+        bson_iter_t it;
+        bson_iter_init(&it, opts.get());
+        while (bson_iter_next(&it)) {
+          if (std::string_view(bson_iter_key(&it)) == "batchSize") BSON_APPEND_INT64(adjusted.get(), "batchSize", *batch + 1);
+          else bson_append_iter(adjusted.get(), bson_iter_key(&it), -1, &it);
+        }
+        opts = adjusted;
+      }
+    }
     mongoc_cursor_t* cur = mongoc_collection_find_with_opts(c.coll, filter.get(), opts.get(), nullptr);
     if (name == "createFindCursor") {
       // Run the initial find now so that its errors surface here; buffer the first document.
@@ -1080,6 +1415,28 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
   }
   if (name == "aggregate") {
     auto pipeline = get_doc(args.get(), "pipeline").value_or(Doc());
+    if (needs_command_path(name, args)) {
+      // The aggregate command as a driver builds it; options other than session, batchSize
+      // and comment go into the command.
+      Doc cmd, cursor;
+      BSON_APPEND_UTF8(cmd.get(), "aggregate", coll_name.c_str());
+      BSON_APPEND_ARRAY(cmd.get(), "pipeline", pipeline.get());
+      if (auto bs = get_int(args.get(), "batchSize")) BSON_APPEND_INT64(cursor.get(), "batchSize", *bs);
+      BSON_APPEND_DOCUMENT(cmd.get(), "cursor", cursor.get());
+      Doc cursor_args;
+      bson_iter_t it;
+      bson_iter_init(&it, args.get());
+      while (bson_iter_next(&it)) {
+        std::string k = bson_iter_key(&it);
+        if (k == "pipeline" || k == "batchSize") continue;
+        if (k == "session" || k == "comment") bson_append_iter(cursor_args.get(), k.c_str(), -1, &it);
+        if (k != "session") bson_append_iter(cmd.get(), k.c_str(), -1, &it);
+      }
+      mongoc_database_t* db = mongoc_client_get_database(st_.clients[c.client]->client, c.db_name.c_str());
+      OpResult out = cursor_command(db, c.client, cmd, cursor_args, true);
+      mongoc_database_destroy(db);
+      return out;
+    }
     if (auto m = build_opts(args, {"pipeline"}, &opts); !m.empty()) return fail_opts(m);
     return drain(mongoc_collection_aggregate(c.coll, MONGOC_QUERY_NONE, pipeline.get(), opts.get(), nullptr));
   }
@@ -1224,6 +1581,7 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
     BSON_APPEND_DOCUMENT(arr.get(), "0", index.get());
     BSON_APPEND_ARRAY(cmd.get(), "indexes", arr.get());
     for (const char* k : {"maxTimeMS", "commitQuorum", "comment", "rawData"}) {
+      if (std::string_view(k) == "rawData" && !raw_data_supported()) continue;
       bson_iter_t x;
       if (bson_iter_init_find(&x, args.get(), k)) bson_append_iter(cmd.get(), k, -1, &x);
     }
@@ -1368,10 +1726,81 @@ OpResult TestRun::database_op(const std::string& name, DatabaseEntity& d, const 
     else r.value = Val::from_doc(reply.get());
     return r;
   }
-  if (name == "createCommandCursor" || name == "runCursorCommand")
-    return fail_opts(name + " is not supported by this runner");
+  if (name == "createCommandCursor" || name == "runCursorCommand") return command_cursor(name, d, args);
   if (name == "createChangeStream" || name == "watch") return fail_opts("change streams are not supported by this runner");
   return fail_opts("unsupported database operation " + name);
+}
+
+// runCursorCommand / createCommandCursor: the command runs on a selected server, then a
+// cursor over its reply iterates with getMore (batchSize, comment) on that server and session.
+OpResult TestRun::command_cursor(const std::string& name, DatabaseEntity& d, const Doc& args) {
+  auto cmd = get_doc(args.get(), "command");
+  if (!cmd) {
+    OpResult r;
+    r.err = client_err(name + " needs command");
+    return r;
+  }
+  if (has_key(args.get(), "timeoutMode")) {
+    OpResult r;
+    r.err = client_err("timeoutMode (CSOT) is not supported by libmongoc 1.23");
+    return r;
+  }
+  return cursor_command(d.db, d.client, *cmd, args, name == "runCursorCommand");
+}
+
+OpResult TestRun::cursor_command(mongoc_database_t* db, const std::string& client_id, const Doc& cmd,
+                                 const Doc& args, bool drain_now) {
+  OpResult r;
+  mongoc_client_t* client = st_.clients[client_id]->client;
+  bson_error_t e;
+  mongoc_server_description_t* sd = mongoc_client_select_server(client, false, nullptr, &e);
+  if (!sd) {
+    r.err = from_bson_error(e, nullptr);
+    return r;
+  }
+  uint32_t server_id = mongoc_server_description_id(sd);
+  mongoc_server_description_destroy(sd);
+  Doc cmd_opts, cursor_opts;
+  mongoc_client_session_t* session = nullptr;
+  if (auto m = build_opts(args, {"command", "commandName", "batchSize", "comment", "maxTimeMS", "cursorType", "pipeline"},
+                          &cmd_opts, &session);
+      !m.empty()) {
+    r.err = client_err(m);
+    return r;
+  }
+  if (!session) {
+    session = mongoc_client_start_session(client, nullptr, &e);
+    if (!session) {
+      r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    r.own_session = session;
+    mongoc_client_session_append(session, cmd_opts.get(), &e);
+  }
+  mongoc_client_session_append(session, cursor_opts.get(), &e);
+  BSON_APPEND_INT32(cmd_opts.get(), "serverId", static_cast<int32_t>(server_id));
+  BSON_APPEND_INT32(cursor_opts.get(), "serverId", static_cast<int32_t>(server_id));
+  if (auto bs = get_int(args.get(), "batchSize")) BSON_APPEND_INT64(cursor_opts.get(), "batchSize", *bs);
+  if (auto c = args.find("comment")) bson_append_iter(cursor_opts.get(), "comment", -1, &*c);
+  if (auto mt = get_int(args.get(), "maxTimeMS")) BSON_APPEND_INT64(cursor_opts.get(), "maxAwaitTimeMS", *mt);
+  bson_t* reply = bson_new();
+  bool ok = mongoc_database_command_with_opts(db, cmd.get(), nullptr, cmd_opts.get(), reply, &e);
+  if (!ok) {
+    r.err = from_bson_error(e, reply);
+    bson_destroy(reply);
+    if (r.own_session) mongoc_client_session_destroy(r.own_session);
+    r.own_session = nullptr;
+    return r;
+  }
+  // Takes ownership of reply.
+  mongoc_cursor_t* cur = mongoc_cursor_new_from_command_reply_with_opts(client, reply, cursor_opts.get());
+  if (drain_now) {
+    OpResult out = drain(cur);
+    if (r.own_session) mongoc_client_session_destroy(r.own_session);
+    return out;
+  }
+  r.cursor = cur;
+  return r;
 }
 
 OpResult TestRun::client_op(const std::string& name, ClientEntity& c, const Doc& args) {
@@ -1418,19 +1847,39 @@ OpResult TestRun::session_op(const std::string& name, SessionEntity& s, const Do
     s.session = nullptr;
     return r;
   }
+  if (name == "withTransaction") {
+    // The convenient API: libmongoc runs the callback (the nested operations) and commits,
+    // retrying as the transactions spec says.
+    struct Callback {
+      TestRun* run;
+      Doc ops;
+      std::string failure;
+    } cb{this, get_doc(args.get(), "callback").value_or(Doc()), ""};
+    auto fn = [](mongoc_client_session_t*, void* ctx, bson_t**, bson_error_t* err) -> bool {
+      auto* c = static_cast<Callback*>(ctx);
+      std::string m = c->run->run_operations(c->ops.get());
+      if (m.empty()) return true;
+      c->failure = m;
+      bson_set_error(err, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG, "%s", m.c_str());
+      return false;
+    };
+    mongoc_transaction_opt_t* to = transaction_opts(args.get());
+    bson_t rep;
+    bool ok = mongoc_client_session_with_transaction(s.session, fn, to, &cb, &rep, &e);
+    mongoc_transaction_opts_destroy(to);
+    Doc reply(&rep);
+    bson_destroy(&rep);
+    if (!cb.failure.empty()) {
+      // A failed expectation inside the callback fails the test, not just the operation.
+      error = "withTransaction callback: " + cb.failure;
+      r.err = client_err(error);
+      return r;
+    }
+    if (!ok) r.err = from_bson_error(e, reply.get());
+    return r;
+  }
   if (name == "startTransaction") {
-    mongoc_transaction_opt_t* to = mongoc_transaction_opts_new();
-    if (auto rc = get_doc(args.get(), "readConcern")) {
-      auto* x = make_read_concern(rc->get());
-      mongoc_transaction_opts_set_read_concern(to, x);
-      mongoc_read_concern_destroy(x);
-    }
-    if (auto wc = get_doc(args.get(), "writeConcern")) {
-      auto* x = make_write_concern(wc->get());
-      mongoc_transaction_opts_set_write_concern(to, x);
-      mongoc_write_concern_destroy(x);
-    }
-    if (auto ms = get_int(args.get(), "maxCommitTimeMS")) mongoc_transaction_opts_set_max_commit_time_ms(to, *ms);
+    mongoc_transaction_opt_t* to = transaction_opts(args.get());
     bool ok = mongoc_client_session_start_transaction(s.session, to, &e);
     mongoc_transaction_opts_destroy(to);
     if (!ok) r.err = from_bson_error(e, nullptr);
@@ -1482,11 +1931,88 @@ OpResult TestRun::cursor_op(const std::string& name, const std::string& id, cons
     }
   }
   if (name == "close") {
-    mongoc_cursor_destroy(cur.cursor);
+    cur.destroy();
     st_.cursors.erase(id);
     return r;
   }
   r.err = client_err("unsupported cursor operation " + name);
+  return r;
+}
+
+// GridFS bucket operations (GridFS spec: delete, download, upload) over libmongoc's bucket.
+OpResult TestRun::bucket_op(const std::string& name, BucketEntity& b, const Doc& args) {
+  OpResult r;
+  bson_error_t e;
+  auto id = args.find("id");
+  if (name == "delete" || name == "download") {
+    if (!id) {
+      r.err = client_err(name + " needs id");
+      return r;
+    }
+    const bson_value_t* idv = bson_iter_value(&*id);
+    if (name == "delete") {
+      if (!mongoc_gridfs_bucket_delete_by_id(b.bucket, idv, &e)) r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    mongoc_stream_t* st = mongoc_gridfs_bucket_open_download_stream(b.bucket, idv, &e);
+    if (!st) {
+      r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    std::string bytes;
+    char buf[4096];
+    while (true) {
+      ssize_t n = mongoc_stream_read(st, buf, sizeof buf, 1, 0);
+      if (n <= 0) break;
+      bytes.append(buf, static_cast<size_t>(n));
+    }
+    bool failed = mongoc_gridfs_bucket_stream_error(st, &e);
+    mongoc_stream_destroy(st);
+    if (failed) {
+      r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    Doc d;
+    bson_append_binary(d.get(), "v", 1, BSON_SUBTYPE_BINARY, reinterpret_cast<const uint8_t*>(bytes.data()),
+                       static_cast<uint32_t>(bytes.size()));
+    bson_iter_t vi;
+    bson_iter_init_find(&vi, d.get(), "v");
+    r.value = Val(&vi);
+    return r;
+  }
+  if (name == "upload") {
+    auto filename = get_str(args.get(), "filename").value_or("");
+    // source: {$$hexBytes: "..."}
+    std::string hex;
+    if (auto src = get_doc(args.get(), "source")) hex = get_str(src->get(), "$$hexBytes").value_or("");
+    std::string bytes;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    Doc opts;
+    if (auto cs = get_int(args.get(), "chunkSizeBytes")) BSON_APPEND_INT32(opts.get(), "chunkSizeBytes", static_cast<int32_t>(*cs));
+    if (auto md = get_doc(args.get(), "metadata")) BSON_APPEND_DOCUMENT(opts.get(), "metadata", md->get());
+    bson_value_t file_id;
+    mongoc_stream_t* st = mongoc_gridfs_bucket_open_upload_stream(b.bucket, filename.c_str(), opts.get(), &file_id, &e);
+    if (!st) {
+      r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    ssize_t w = bytes.empty() ? 0 : mongoc_stream_write(st, bytes.data(), bytes.size(), 0);
+    bool failed = w < 0 || mongoc_gridfs_bucket_stream_error(st, &e);
+    if (!failed) {
+      mongoc_stream_close(st);
+      failed = mongoc_gridfs_bucket_stream_error(st, &e);
+    }
+    mongoc_stream_destroy(st);
+    if (failed) {
+      bson_value_destroy(&file_id);
+      r.err = from_bson_error(e, nullptr);
+      return r;
+    }
+    r.value = Val::from_value(&file_id);
+    bson_value_destroy(&file_id);
+    return r;
+  }
+  r.err = client_err("unsupported bucket operation " + name);
   return r;
 }
 
