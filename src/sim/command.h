@@ -36,6 +36,7 @@ struct ClientInfo {
   std::string local;        // "127.0.0.1:27017"
   common::Bson metadata;    // hello's `client` document
   std::string app_name;
+  bool supports_hello = false;  // sent `hello` or helloOk: true (mongod's Client::supportsHello)
   std::vector<std::string> compressors;  // negotiated, in preference order
   // Authentication state (the logged-in user, a SASL conversation), created by sim/auth on
   // the connection's first command; query it through sim/auth/auth.h.
