@@ -994,6 +994,67 @@ TEST(UpdateDiffProperty, RandomPositionalUpdatesRoundTrip) {
   }
 }
 
+TEST(UpdateDiffProperty, RandomArrayFilterUpdatesRoundTrip) {
+  // Arrays of documents and nested arrays under $[] and $[<id>], where the number of matched
+  // and modified elements decides what is logged.
+  static const std::vector<std::string> paths = {"arr.$[].x",       "arr.$[f].x",     "arr.$[f]",
+                                                 "arr.$[f].y.$[g]", "arr.$[].y.$[g]", "arr.$[f].z.w",
+                                                 "arr.$[].y.$[]",   "arr.$[f].y"};
+  static const std::vector<std::string> ops = {"$set", "$inc", "$unset", "$push", "$max", "$pop"};
+  static const std::vector<std::string> filter_f = {R"({"f.x": {"$gte": 1}})", R"({"f.x": 2})",
+                                                    R"({"f": {"$type": "object"}})", R"({"f.x": {"$exists": true}})"};
+  static const std::vector<std::string> filter_g = {R"({"g": {"$gt": 1}})", R"({"g": 0})",
+                                                    R"({"g": {"$type": "number"}})"};
+  Updater up;
+  int logged = 0;
+  for (uint32_t seed = 1; seed <= 1500; ++seed) {
+    Random rnd(seed);
+    std::string arr = "[";
+    const int n = rnd.below(5);
+    for (int i = 0; i < n; ++i) {
+      std::string e = R"({"x": )" + std::to_string(rnd.below(4));
+      if (rnd.chance(60)) {
+        e += R"(, "y": [)";
+        const int m = rnd.below(4);
+        for (int j = 0; j < m; ++j) e += (j ? ", " : "") + std::to_string(rnd.below(4));
+        e += "]";
+      }
+      if (rnd.chance(30)) e += R"(, "z": {"w": 1})";
+      arr += (i ? ", " : "") + e + "}";
+    }
+    arr += "]";
+    const std::string pre = R"({"_id": 1, "arr": )" + arr + R"(, "k": 1})";
+    std::string u = "{";
+    bool f = false, g = false;
+    const int nops = 1 + rnd.below(2);
+    for (int i = 0; i < nops; ++i) {
+      const std::string& op = rnd.pick(ops);
+      const std::string& p = rnd.pick(paths);
+      f = f || p.find("$[f]") != std::string::npos;
+      g = g || p.find("$[g]") != std::string::npos;
+      std::string arg = op == "$unset" ? "\"\"" : op == "$pop" ? "1" : op == "$push" ? "7" : std::to_string(rnd.below(4));
+      u += (i ? ", " : "") + ("\"" + op + "\": {\"" + p + "\": " + arg + "}");
+    }
+    if (rnd.chance(30)) u += R"(, "$set": {"k": 2})";
+    u += "}";
+    std::string filters;
+    if (f || g) {
+      filters = "[";
+      if (f) filters += rnd.pick(filter_f);
+      if (g) filters += std::string(f ? ", " : "") + rnd.pick(filter_g);
+      filters += "]";
+    }
+    for (int v : {44, 70}) {
+      Outcome r = up.run(pre, u, v, filters);
+      if (!r.error.empty() || !r.modified) continue;
+      ++logged;
+      EXPECT_TRUE(r.emulated) << "seed " << seed << " version " << v << "\npre " << pre << "\nu " << u
+                              << "\nfilters " << filters << "\npost " << C(r.post) << "\no " << C(r.o);
+    }
+  }
+  EXPECT_GT(logged, 600);
+}
+
 TEST(UpdateDiffProperty, RandomPipelineUpdatesRoundTrip) {
   Updater up;
   int deltas = 0;

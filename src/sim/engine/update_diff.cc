@@ -255,18 +255,19 @@ Status describe_object(const bson_t* diff, DescriptionBuilder* b, int depth) {
   for (const auto* section : {&sec.updates, &sec.inserts}) {
     if (!*section) continue;
     bson_iter_t f;
-    bson_iter_recurse(&**section, &f);
+    bson_iter_recurse(&(*section)->it, &f);
     while (bson_iter_next(&f)) b->updated(std::string(key_of(&f)), false, &f);
   }
   if (sec.deletes) {
     bson_iter_t f;
-    bson_iter_recurse(&*sec.deletes, &f);
+    bson_iter_recurse(&sec.deletes->it, &f);
     while (bson_iter_next(&f)) b->removed(std::string(key_of(&f)));
   }
-  for (const bson_iter_t& s : sec.subdiffs) {
+  for (const detail::Elem& e : sec.subdiffs) {
+    const bson_iter_t* s = &e.it;
     bson_t sub;
-    if (!detail::sub_view(&s, &sub)) return Status(common::kInvalidBSON, "invalid sub-diff");
-    b->push(std::string(key_of(&s).substr(1)), false);
+    if (!detail::sub_view(s, &sub)) return Status(common::kInvalidBSON, "invalid sub-diff");
+    b->push(std::string(key_of(s).substr(1)), false);
     Status st = detail::is_array_diff(&sub) ? describe_array(&sub, b, depth + 1) : describe_object(&sub, b, depth + 1);
     b->pop();
     MS_RETURN_IF_ERROR(st);

@@ -65,7 +65,7 @@ Status read_doc_sections(const bson_t* diff, DocSections* out) {
         return Status(4770514, "Did not expect more sections in diff but found one: " + std::string(name));
       }
       if (!BSON_ITER_HOLDS_DOCUMENT(&it)) return Status(470510, "Subdiffs should be objects, got " + elem_string(&it));
-      out->subdiffs.push_back(it);
+      out->subdiffs.push_back({it});
       continue;
     }
     if (name.empty()) return Status(4770505, "Expected sections field names in diff to be non-empty ");
@@ -80,9 +80,9 @@ Status read_doc_sections(const bson_t* diff, DocSections* out) {
     prev = order;
     if (c == 's') {
       in_subdiffs = true;
-      out->subdiffs.push_back(it);
+      out->subdiffs.push_back({it});
     } else {
-      (c == 'd' ? out->deletes : c == 'u' ? out->updates : out->inserts) = it;
+      (c == 'd' ? out->deletes : c == 'u' ? out->updates : out->inserts) = Elem{it};
     }
   } while (bson_iter_next(&it));
   return Status::OK();
@@ -177,27 +177,27 @@ class DiffApplier {
       bson_iter_t elem;
     };
     std::unordered_map<std::string_view, Mod> table;
-    std::vector<bson_iter_t> to_insert;  // updates then inserts, in diff order
+    std::vector<Elem> to_insert;  // updates then inserts, in diff order
     auto add = [&](std::string_view name, Kind k, const bson_iter_t& e) -> Status {
       if (!table.emplace(name, Mod{k, e}).second) {
         return Status(4728000, "duplicate field name in diff: " + std::string(name));
       }
       return Status::OK();
     };
-    const std::pair<const std::optional<bson_iter_t>*, Kind> sections[] = {
+    const std::pair<const std::optional<Elem>*, Kind> sections[] = {
         {&sec.deletes, Kind::kDelete}, {&sec.updates, Kind::kUpdate}, {&sec.inserts, Kind::kInsert}};
     for (const auto& [section, kind] : sections) {
       if (!*section) continue;
       bson_iter_t f;
-      bson_iter_recurse(&**section, &f);
+      bson_iter_recurse(&(*section)->it, &f);
       while (bson_iter_next(&f)) {
         MS_RETURN_IF_ERROR(add(key_of(&f), kind, f));
-        if (kind != Kind::kDelete) to_insert.push_back(f);
+        if (kind != Kind::kDelete) to_insert.push_back({f});
       }
     }
-    for (const bson_iter_t& s : sec.subdiffs) {
-      MS_RETURN_IF_ERROR(check_sub_diff(&s));
-      MS_RETURN_IF_ERROR(add(key_of(&s).substr(1), Kind::kSubDiff, s));
+    for (const Elem& s : sec.subdiffs) {
+      MS_RETURN_IF_ERROR(check_sub_diff(&s.it));
+      MS_RETURN_IF_ERROR(add(key_of(&s.it).substr(1), Kind::kSubDiff, s.it));
     }
 
     std::unordered_set<std::string_view> appended;
@@ -217,8 +217,8 @@ class DiffApplier {
       // Deleted fields are dropped; inserted ones move to the end.
       if (out->len > kMaxInternalSize) return too_large();
     }
-    for (const bson_iter_t& e : to_insert) {
-      if (!appended.count(key_of(&e))) bson_append_iter(out, nullptr, 0, &e);
+    for (const Elem& e : to_insert) {
+      if (!appended.count(key_of(&e.it))) bson_append_iter(out, nullptr, 0, &e.it);
     }
     return out->len > kMaxInternalSize ? too_large() : Status::OK();
   }

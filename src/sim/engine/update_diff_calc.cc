@@ -43,8 +43,12 @@ struct CalcNode {
   size_t size = 0;  // the server's approximate serialized size
   // Document diffs.
   std::vector<std::string_view> deletes;
-  std::vector<std::pair<std::string_view, bson_iter_t>> updates;
-  std::vector<std::pair<std::string_view, bson_iter_t>> inserts;
+  struct Field {
+    std::string_view name;
+    bson_iter_t value;
+  };
+  std::vector<Field> updates;
+  std::vector<Field> inserts;
   std::vector<std::pair<std::string_view, CalcNodePtr>> subdiffs;
   // Array diffs: modifications in ascending index order.
   std::optional<uint32_t> resize;
@@ -174,11 +178,11 @@ class Calculator {
 
   static void add_update(CalcNode* n, std::string_view field, const bson_iter_t& v) {
     n->size += (n->updates.empty() ? kWrapping : 0) + field.size() + 2 + value_bytes(&v).size();
-    n->updates.emplace_back(field, v);
+    n->updates.push_back({field, v});
   }
   static void add_insert(CalcNode* n, std::string_view field, const bson_iter_t& v) {
     n->size += (n->inserts.empty() ? kWrapping : 0) + field.size() + 2 + value_bytes(&v).size();
-    n->inserts.emplace_back(field, v);
+    n->inserts.push_back({field, v});
   }
   static void add_delete(CalcNode* n, std::string_view field) {
     n->size += (n->deletes.empty() ? kWrapping : 0) + field.size() + 2 + 1;
@@ -194,11 +198,11 @@ class Calculator {
 
 void serialize(const CalcNode& n, bson_t* out);
 
-void serialize_section(bson_t* out, const char* name, const std::vector<std::pair<std::string_view, bson_iter_t>>& f) {
+void serialize_section(bson_t* out, const char* name, const std::vector<CalcNode::Field>& f) {
   if (f.empty()) return;
   bson_t sub;
   bson_append_document_begin(out, name, 1, &sub);
-  for (const auto& [k, v] : f) common::append_iter(&sub, k, &v);
+  for (const auto& e : f) common::append_iter(&sub, e.name, &e.value);
   bson_append_document_end(out, &sub);
 }
 

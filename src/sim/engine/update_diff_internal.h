@@ -23,6 +23,12 @@ constexpr size_t kDeltaEntryMetadataSize = 15;
 // at most 180 levels deep).
 constexpr int kMaxDiffDepth = 250;
 
+// A bson_iter_t to keep in standard containers: its 128-byte alignment comes from a typedef
+// attribute that template arguments drop (-Wignored-attributes), but a struct member keeps it.
+struct Elem {
+  bson_iter_t it;
+};
+
 // The value bytes of an element (type excluded): two elements are binaryEqualValues when their
 // types and these bytes match.
 inline std::string_view value_bytes(const bson_iter_t* it) {
@@ -52,8 +58,8 @@ common::Result<common::Bson> apply_v2(const bson_t* doc, const bson_t* diff);
 // Readers of the $v:2 grammar (DocumentDiffReader / ArrayDiffReader), validating as the server
 // does; the iterators point into the diff.
 struct DocSections {
-  std::optional<bson_iter_t> deletes, updates, inserts;
-  std::vector<bson_iter_t> subdiffs;  // the "s<field>" elements
+  std::optional<Elem> deletes, updates, inserts;
+  std::vector<Elem> subdiffs;  // the "s<field>" elements
 };
 common::Status read_doc_sections(const bson_t* diff, DocSections* out);
 

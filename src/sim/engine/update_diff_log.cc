@@ -478,7 +478,7 @@ class V1Logger final : public Logger {
       if (sets_.empty()) return;
       bson_t s;
       bson_append_document_begin(&out, "$set", 4, &s);
-      for (const auto& [k, v] : sets_) common::append_iter(&s, k, &v);
+      for (const auto& e : sets_) common::append_iter(&s, e.path, &e.value);
       bson_append_document_end(&out, &s);
     };
     auto write_unsets = [&] {
@@ -501,11 +501,15 @@ class V1Logger final : public Logger {
  private:
   Status set(const Path& p, const bson_iter_t& v) {
     if (!first_) first_ = 's';
-    sets_.emplace_back(dotted(p), v);
+    sets_.push_back({dotted(p), v});
     return Status::OK();
   }
   char first_ = 0;
-  std::vector<std::pair<std::string, bson_iter_t>> sets_;
+  struct Set {
+    std::string path;
+    bson_iter_t value;
+  };
+  std::vector<Set> sets_;
   std::vector<std::string> unsets_;
 };
 
@@ -547,12 +551,12 @@ class Container {
       if (!mql::parse_array_index(name, &idx)) return false;
       index();
       if (static_cast<size_t>(idx) >= elems_.size()) return false;
-      *out = elems_[static_cast<size_t>(idx)];
+      *out = elems_[static_cast<size_t>(idx)].it;
       return true;
     }
     return bson_iter_init_find_w_len(out, &b_, name.data(), static_cast<int>(name.size()));
   }
-  const std::vector<bson_iter_t>& elements() {
+  const std::vector<Elem>& elements() {
     index();
     return elems_;
   }
@@ -563,13 +567,13 @@ class Container {
     indexed_ = true;
     bson_iter_t it;
     if (!bson_iter_init(&it, &b_)) return;
-    while (bson_iter_next(&it)) elems_.push_back(it);
+    while (bson_iter_next(&it)) elems_.push_back({it});
   }
   bson_t b_{};
   bool present_ = false;
   bool array_ = false;
   bool indexed_ = false;
-  std::vector<bson_iter_t> elems_;
+  std::vector<Elem> elems_;
 };
 
 struct ArrayFilter {
@@ -647,7 +651,7 @@ class Walker {
     for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
       std::string name = std::to_string(i);
       if (n.children.count(name)) continue;
-      if (i >= a.size() || i >= b.size() || !same_value(&a[i], &b[i])) return name;
+      if (i >= a.size() || i >= b.size() || !same_value(&a[i].it, &b[i].it)) return name;
     }
     return std::nullopt;
   }
@@ -705,7 +709,7 @@ class Walker {
           auto f = filters_.find(id);
           if (f == filters_.end()) return not_understood("no array filter for identifier '" + id + "'");
           bson_t wrapped = BSON_INITIALIZER;
-          bson_append_iter(&wrapped, id.data(), static_cast<int>(id.size()), &elems[i]);
+          bson_append_iter(&wrapped, id.data(), static_cast<int>(id.size()), &elems[i].it);
           const bool hit = f->second.matcher->matches(&wrapped);
           bson_destroy(&wrapped);
           if (!hit) continue;
@@ -718,11 +722,11 @@ class Walker {
       }
       if (merged) matched.emplace_back(i, merged);
     }
-    auto element = [&](size_t i) { return i < after.size() ? &after[i] : nullptr; };
+    auto element = [&](size_t i) { return i < after.size() ? &after[i].it : nullptr; };
     if (matched.size() <= 1) {
       for (const auto& [i, child] : matched) {
         path.push_back({std::to_string(i), true});
-        Status s = walk_node(*child, &elems[i], element(i), path, std::nullopt, log);
+        Status s = walk_node(*child, &elems[i].it, element(i), path, std::nullopt, log);
         path.pop_back();
         MS_RETURN_IF_ERROR(s);
       }
@@ -732,7 +736,7 @@ class Walker {
     for (const auto& [i, child] : matched) {
       CountingLogger counter;
       path.push_back({std::to_string(i), true});
-      Status s = walk_node(*child, &elems[i], element(i), path, std::nullopt, counter);
+      Status s = walk_node(*child, &elems[i].it, element(i), path, std::nullopt, counter);
       path.pop_back();
       MS_RETURN_IF_ERROR(s);
       if (counter.count > 0) modified.push_back(i);
@@ -805,7 +809,7 @@ class Walker {
       if (after.size() < n + k) return not_understood("$push appended fewer elements than expected");
       for (size_t j = 0; j < k; ++j) {
         path.push_back({std::to_string(n + j), true});
-        Status s = log.created(path, path.size() - 1, after[n + j]);
+        Status s = log.created(path, path.size() - 1, after[n + j].it);
         path.pop_back();
         MS_RETURN_IF_ERROR(s);
       }
