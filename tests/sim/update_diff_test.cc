@@ -318,14 +318,30 @@ TEST(UpdateDiffModifier, ArrayIndexPathsAndPadding) {
   ExpectModifier(R"({"_id": 1, "a": [{"x": 1}]})", R"({"$set": {"a.0.x": 9}})",
                  R"({"$v": 2, "diff": {"sa": {"a": true, "s0": {"u": {"x": 9}}}}})",
                  R"({"$v": 1, "$set": {"a.0.x": 9}})");
-  // Array indexes are applied and serialized in numeric order.
+  // 5.0+ apply numeric components in numeric order, 4.4 in string order ("a.10" first, padding
+  // a null that "a.9" then sets); array diffs list indexes in numeric order.
   ExpectModifier(R"({"_id": 1, "a": []})", R"({"$set": {"a.10": 1, "a.9": 2}})",
                  R"({"$v": 2, "diff": {"sa": {"a": true, "u9": 2, "u10": 1}}})",
-                 R"({"$v": 1, "$set": {"a.9": 2, "a.10": 1}})");
+                 R"({"$v": 1, "$set": {"a.10": 1, "a.9": 2}})");
   // A numeric component on a document is a field name.
   ExpectModifier(R"({"_id": 1, "a": {"0": 1}})", R"({"$set": {"a.0": 2, "a.1": 3}})",
                  R"({"$v": 2, "diff": {"sa": {"u": {"0": 2}, "i": {"1": 3}}}})",
                  R"({"$v": 1, "$set": {"a.0": 2, "a.1": 3}})");
+}
+
+TEST(UpdateDiffModifier, NumericFieldNamesFollowTheVersionsOrder) {
+  // The update operators page: "a.2" before "a.10" on 5.0+, "a.10" first on 4.4 and earlier.
+  Bson pre = J(R"({"_id": 1, "x": {}})");
+  Bson u = J(R"({"$set": {"x.10": 1, "x.9": 2}})");
+  Bson post50 = J(R"({"_id": 1, "x": {"9": 2, "10": 1}})");
+  Bson post44 = J(R"({"_id": 1, "x": {"10": 1, "9": 2}})");
+  EXPECT_EQ(C(update_entry_object(pre.get(), post50.get(), u.get(), UpdateKind::kModifier, 70)),
+            C(J(R"({"$v": 2, "diff": {"sx": {"i": {"9": 2, "10": 1}}}})")));
+  Bson o44 = update_entry_object(pre.get(), post44.get(), u.get(), UpdateKind::kModifier, 44);
+  EXPECT_EQ(C(o44), C(J(R"({"$v": 1, "$set": {"x.10": 1, "x.9": 2}})")));
+  auto back = apply_update_entry(pre.get(), o44.get());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(C(*back), C(post44));
 }
 
 TEST(UpdateDiffModifier, ArrayFiltersLogPerMatchedElementOrWholeArray) {

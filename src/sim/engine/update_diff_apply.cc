@@ -3,6 +3,7 @@
 // with the same error codes), $v:1 $set/$unset objects as the update driver does with
 // fromOplogApplication (paths that cannot be created are skipped), replacements as
 // ObjectReplaceExecutor (the old _id is kept when the new document has none).
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -310,23 +311,12 @@ class DiffApplier {
 // ---------------------------------------------------------------------------------------------
 // $v:1
 
-// The server orders update paths like its children map (cmpPathsAndArrayIndexes).
-struct PathCmp {
-  bool operator()(const std::string& a, const std::string& b) const {
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (a.empty() || b.empty() || !digit(a[0]) || !digit(b[0]) || (a[0] == '0' && a.size() > 1) ||
-        (b[0] == '0' && b.size() > 1)) {
-      return a < b;
-    }
-    if (a.size() != b.size()) return a.size() < b.size();
-    return a < b;
-  }
-};
-
+// $v:1 entries come from 4.4 and earlier, whose update tree applies paths in string order
+// ("a.10" before "a.9"), so its children map uses the plain string comparison.
 struct V1Node {
   enum class Leaf { kNone, kSet, kUnset } leaf = Leaf::kNone;
   bson_iter_t value{};
-  std::map<std::string, V1Node, PathCmp> children;
+  std::map<std::string, V1Node> children;
 };
 
 Status add_v1_path(V1Node* root, std::string_view dotted, V1Node::Leaf leaf, const bson_iter_t& value) {
@@ -404,7 +394,7 @@ Status apply_v1_child(const bson_iter_t* elem, const V1Node& child, std::string_
 Status apply_v1_container(const bson_t* in, bool is_array, const V1Node& node, bson_t* out, int depth) {
   if (depth > kMaxDiffDepth) return Status(common::kBadValue, "update is nested too deeply");
   std::unordered_set<std::string_view> used;
-  uint32_t count = 0;
+  int64_t count = 0;
   bson_iter_t it;
   if (!bson_iter_init(&it, in)) return Status(common::kInvalidBSON, "invalid document");
   while (bson_iter_next(&it)) {
@@ -418,7 +408,11 @@ Status apply_v1_container(const bson_t* in, bool is_array, const V1Node& node, b
     used.insert(c->first);
     MS_RETURN_IF_ERROR(apply_v1_child(&it, c->second, k, is_array, out, depth));
   }
-  char buf[16];
+  // Fields the tree creates, in its order. Past the end of an array, a created index pads the
+  // array with nulls; a later (string-ordered) path to one of those nulls can only set it,
+  // anything below a null cannot be created.
+  std::map<int64_t, Bson> tail;  // array index → a one-element document holding the value
+  int64_t length = count;
   for (const auto& [name, child] : node.children) {
     if (used.count(name)) continue;
     if (!is_array) {
@@ -427,23 +421,30 @@ Status apply_v1_container(const bson_t* in, bool is_array, const V1Node& node, b
     }
     int64_t index = 0;
     if (!mql::parse_array_index(name, &index)) continue;  // a field name on an array: not viable
+    if (index < length && child.leaf != V1Node::Leaf::kSet) continue;
     bson_t one = BSON_INITIALIZER;
-    if (build_created(child, &one, "x")) {
-      if (index - static_cast<int64_t>(count) > kMaxPadding) {
-        bson_destroy(&one);
-        return Status(common::kBadValue, "can't backfill array to larger than 1,500,000 elements");
-      }
-      while (static_cast<int64_t>(count) < index) {
-        std::string_view k = common::array_key(count++, buf);
-        bson_append_null(out, k.data(), static_cast<int>(k.size()));
-      }
-      bson_iter_t created;
-      bson_iter_init(&created, &one);
-      bson_iter_next(&created);
-      std::string_view k = common::array_key(count++, buf);
-      bson_append_iter(out, k.data(), static_cast<int>(k.size()), &created);
+    if (!build_created(child, &one, "v")) {
+      bson_destroy(&one);
+      continue;
     }
-    bson_destroy(&one);
+    if (index - length > kMaxPadding) {
+      bson_destroy(&one);
+      return Status(common::kBadValue, "can't backfill array to larger than 1,500,000 elements");
+    }
+    tail[index] = Bson::steal(&one);
+    length = std::max(length, index + 1);
+  }
+  char buf[16];
+  for (int64_t i = count; i < length; ++i) {
+    std::string_view k = common::array_key(static_cast<uint32_t>(i), buf);
+    auto t = tail.find(i);
+    bson_iter_t v;
+    if (t != tail.end() && bson_iter_init(&v, t->second.get()) && bson_iter_next(&v)) {
+      bson_append_iter(out, k.data(), static_cast<int>(k.size()), &v);
+    } else {
+      bson_append_null(out, k.data(), static_cast<int>(k.size()));
+    }
+    if (out->len > kMaxInternalSize) return too_large();
   }
   return out->len > kMaxInternalSize ? too_large() : Status::OK();
 }

@@ -1,7 +1,8 @@
 // The log a modifier update writes, reconstructed as the server's update tree produces it while
 // applying (update_object_node.cpp, update_array_node.cpp, modifier_node.cpp and the leaf
-// nodes). The `u` document is parsed into the same tree (children in cmpPathsAndArrayIndexes
-// order, "$" as a positional child, "$[<id>]" under array nodes) and walked over the pre- and
+// nodes). The `u` document is parsed into the same tree (children applied in
+// cmpPathsAndArrayIndexes order on 5.0+, string order on 4.4, "$" as a positional child,
+// "$[<id>]" under array nodes) and walked over the pre- and
 // post-images: what existed in the pre-image is "updated" (or deleted), what did not is
 // "created" from its first missing component, and each leaf logs what the server's leaf logs:
 //   - $set/$inc/$mul/$min/$max/$bit/$addToSet/$pop/$pull/$pullAll/$currentDate: the new value
@@ -43,9 +44,12 @@ Status not_understood(const std::string& why) {
   return Status(common::kBadValue, "cannot reconstruct the update's oplog entry: " + why);
 }
 
-// The server's cmpPathsAndArrayIndexes, as mql::Update orders its tree.
+// The order an update tree applies its children: 5.0+ compare canonical numbers by value
+// (cmpPathsAndArrayIndexes), 4.4 and earlier compare every name as a string.
 struct PathCmp {
+  bool numeric = true;
   bool operator()(const std::string& a, const std::string& b) const {
+    if (!numeric) return a < b;
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (a.empty() || b.empty() || !digit(a[0]) || !digit(b[0]) || (a[0] == '0' && a.size() > 1) ||
         (b[0] == '0' && b.size() > 1)) {
@@ -93,7 +97,7 @@ struct Node {
   Type type = Type::kObject;
   std::shared_ptr<const Leaf> leaf;
   // Object nodes: field names; array nodes: array filter identifiers ("" for "$[]").
-  std::map<std::string, NodePtr, PathCmp> children;
+  std::map<std::string, NodePtr> children;
   NodePtr positional;  // object nodes: the "$" child
 };
 
@@ -612,8 +616,8 @@ std::optional<std::string> filter_identifier(const bson_t* f, int depth = 0) {
 class Walker {
  public:
   Walker(const bson_t* pre_root, const std::optional<std::string>& positional,
-         const std::map<std::string, ArrayFilter>& filters)
-      : pre_root_(pre_root), positional_(positional), filters_(filters) {}
+         const std::map<std::string, ArrayFilter>& filters, bool numeric_order)
+      : pre_root_(pre_root), positional_(positional), filters_(filters), order_{numeric_order} {}
 
   Status walk_root(const Node& root, const bson_t* pre, const bson_t* post, Logger& log) {
     Container a(pre), b(post);
@@ -627,18 +631,20 @@ class Walker {
   Status effective_children(const Node& n, Container* pre, Container* post,
                             std::vector<std::pair<std::string, NodePtr>>* kids) {
     for (const auto& [name, child] : n.children) kids->emplace_back(name, child);
-    if (!n.positional) return Status::OK();
-    std::optional<std::string> m = positional_;
-    if (!m) m = infer_position(n, pre, post);
-    if (!m) return Status::OK();  // nothing changed under "$": it logged nothing
-    const PathCmp cmp;
-    auto at = std::lower_bound(kids->begin(), kids->end(), *m,
-                               [&](const auto& kid, const std::string& key) { return cmp(kid.first, key); });
-    if (at != kids->end() && at->first == *m) {
-      MS_ASSIGN_OR_RETURN(at->second, merge(n.positional, at->second));
-    } else {
-      kids->insert(at, {*m, n.positional});
+    if (n.positional) {
+      std::optional<std::string> m = positional_;
+      if (!m) m = infer_position(n, pre, post);
+      // Without a position nothing changed under "$", so it logged nothing.
+      if (m) {
+        auto same = std::find_if(kids->begin(), kids->end(), [&](const auto& kid) { return kid.first == *m; });
+        if (same != kids->end()) {
+          MS_ASSIGN_OR_RETURN(same->second, merge(n.positional, same->second));
+        } else {
+          kids->emplace_back(*m, n.positional);
+        }
+      }
     }
+    std::sort(kids->begin(), kids->end(), [&](const auto& a, const auto& b) { return order_(a.first, b.first); });
     return Status::OK();
   }
 
@@ -855,6 +861,7 @@ class Walker {
   const bson_t* pre_root_;
   const std::optional<std::string>& positional_;
   const std::map<std::string, ArrayFilter>& filters_;
+  PathCmp order_;
 };
 
 Status parse_filters(const bson_t* filters, const mql::ExpressionContext& ctx, std::map<std::string, ArrayFilter>* out) {
@@ -889,7 +896,7 @@ Result<Bson> modifier_log(const bson_t* pre, const bson_t* post, const bson_t* u
   const mql::ExpressionContext& ectx = ctx.expr_ctx ? *ctx.expr_ctx : local;
   std::map<std::string, ArrayFilter> filters;
   MS_RETURN_IF_ERROR(parse_filters(ctx.array_filters, ectx, &filters));
-  Walker walker(pre, ctx.positional_match, filters);
+  Walker walker(pre, ctx.positional_match, filters, version >= 50);
   if (version < 50) {
     V1Logger log;
     MS_RETURN_IF_ERROR(walker.walk_root(root, pre, post, log));
