@@ -114,6 +114,14 @@ TEST_F(LookupTest, GraphLookupFollowsEdgesWithDepth) {
   EXPECT_EQ(Run(r, R"([{"_id": 9}])"), "{_id: 9, r: [\"b\", \"c\", \"d\"]}");
 }
 
+TEST_F(LookupTest, GraphLookupStopsOnCycles) {
+  host_.Put("test.g", R"([{"_id": 1, "to": 2}, {"_id": 2, "to": 3}, {"_id": 3, "to": 1}])");
+  EXPECT_EQ(Run(R"([{"$graphLookup": {"from": "g", "startWith": 1, "connectFromField": "to", "connectToField": "_id",
+                    "as": "r", "depthField": "d"}}, {"$project": {"ids": "$r._id", "d": "$r.d"}}])",
+                R"([{"_id": 0}])"),
+            "{_id: 0, ids: [1, 2, 3], d: [NumberLong(0), NumberLong(1), NumberLong(2)]}");
+}
+
 TEST_F(LookupTest, GraphLookupValidation) {
   EXPECT_EQ(ParseErr(R"([{"$graphLookup": {"from": "x", "startWith": 1, "connectFromField": "a", "connectToField": "b"}}])"),
             "ERR 40105 $graphLookup requires 'from', 'as', 'startWith', 'connectFromField', and 'connectToField' to be "
