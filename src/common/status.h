@@ -63,6 +63,7 @@ enum ErrorCode : int {
   kOperationFailed = 96,
   kWriteConcernFailed = 64,
   kNoSuchTransaction = 251,
+  kOperationNotSupportedInTransaction = 263,
   kWriteConflict = 112,
   kAmbiguousIndexKeyPattern = 123,
   kCommandNotSupported = 115,

@@ -19,6 +19,17 @@ bool is_generic_argument(std::string_view f) {
 }
 
 void CommandRegistry::add(CommandDef def) {
+  // A later registration of a name replaces the earlier command (the engine takes over the
+  // session commands from the admin set, for example).
+  for (auto it = defs_.begin(); it != defs_.end(); ++it) {
+    if ((*it)->name == def.name) {
+      for (auto b = by_name_.begin(); b != by_name_.end();) {
+        b = b->second == it->get() ? by_name_.erase(b) : std::next(b);
+      }
+      defs_.erase(it);
+      break;
+    }
+  }
   auto owned = std::make_unique<CommandDef>(std::move(def));
   by_name_[owned->name] = owned.get();
   for (const auto& a : owned->aliases) by_name_[a] = owned.get();

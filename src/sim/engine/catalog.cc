@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "sim/engine/session.h"
+
 namespace sim::engine {
 
 using common::Bson;
@@ -46,6 +48,11 @@ Status validate_collection_name(std::string_view db, std::string_view coll) {
 }
 
 std::shared_ptr<Collection> Catalog::find(std::string_view db, std::string_view coll) const {
+  if (OperationSession* op = current_operation(); op && op->txn) return op->txn->resolve(std::string(db), std::string(coll));
+  return find_committed(db, coll);
+}
+
+std::shared_ptr<Collection> Catalog::find_committed(std::string_view db, std::string_view coll) const {
   std::shared_lock lk(mu);
   auto d = dbs_.find(db);
   if (d == dbs_.end()) return nullptr;
@@ -113,6 +120,18 @@ std::shared_ptr<Collection> Catalog::create_locked(const std::string& db, const 
 Result<std::shared_ptr<Collection>> Catalog::create_collection(const std::string& db, const std::string& name,
                                                                CollectionOptions options,
                                                                std::vector<IndexDescriptor> extra_indexes) {
+  if (OperationSession* op = current_operation(); op && op->txn) {
+    if (op->txn->resolve(db, name)) {
+      return Status(common::kNamespaceExists, fmt::format("Collection {}.{} already exists.", db, name));
+    }
+    return op->txn->create(db, name, std::move(options));
+  }
+  return create_collection_committed(db, name, std::move(options), std::move(extra_indexes));
+}
+
+Result<std::shared_ptr<Collection>> Catalog::create_collection_committed(const std::string& db, const std::string& name,
+                                                                         CollectionOptions options,
+                                                                         std::vector<IndexDescriptor> extra_indexes) {
   std::unique_lock lk(mu);
   auto d = dbs_.find(db);
   if (d != dbs_.end()) {
@@ -130,6 +149,7 @@ Result<std::shared_ptr<Collection>> Catalog::create_collection(const std::string
 }
 
 Result<std::shared_ptr<Collection>> Catalog::get_or_create(const std::string& db, const std::string& name) {
+  if (OperationSession* op = current_operation(); op && op->txn) return op->txn->resolve_or_create(db, name);
   if (auto c = find(db, name)) return c;
   std::unique_lock lk(mu);
   auto d = dbs_.find(db);
@@ -295,12 +315,13 @@ Status Catalog::rename_collection(const std::string& from_db, const std::string&
   std::string from_ns = from_db + "." + from_name;
   {
     std::unique_lock clk(src->mu);
+    std::string from_uuid = src->uuid();
     fd = dbs_.find(from_db);
     fd->second.collections.erase(fd->second.collections.find(from_name));
     src->rename(to_db, to_name);
     dbs_[to_db].collections.emplace(to_name, src);
     if (observer_ && src->observer()) {
-      observer_->on_rename_collection(*src, from_ns, to_db + "." + to_name, dropped_uuid, stay_temp);
+      observer_->on_rename_collection(*src, from_ns, to_db + "." + to_name, from_uuid, dropped_uuid, stay_temp);
     }
   }
   fd = dbs_.find(from_db);
@@ -309,9 +330,57 @@ Status Catalog::rename_collection(const std::string& from_db, const std::string&
   return Status::OK();
 }
 
+Status Catalog::adopt(std::shared_ptr<Collection> coll) {
+  std::unique_lock lk(mu);
+  auto& d = dbs_[coll->db()];
+  if (d.collections.count(coll->name()) || d.views.count(coll->name())) {
+    return Status(common::kNamespaceExists, fmt::format("Collection {} already exists.", coll->ns()));
+  }
+  d.collections.emplace(coll->name(), coll);
+  ++epoch_;
+  return Status::OK();
+}
+
 void Catalog::restore_collection(std::shared_ptr<Collection> coll) {
   dbs_[coll->db()].collections[coll->name()] = std::move(coll);
   ++epoch_;
+}
+
+void Catalog::forget_collection(const std::string& uuid) {
+  for (auto d = dbs_.begin(); d != dbs_.end();) {
+    for (auto c = d->second.collections.begin(); c != d->second.collections.end();) {
+      if (c->second->uuid() == uuid) {
+        c->second->mark_dropped();
+        if (c->first == "system.views") d->second.views.clear();
+        c = d->second.collections.erase(c);
+      } else {
+        ++c;
+      }
+    }
+    if (d->second.collections.empty() && d->second.views.empty()) {
+      d = dbs_.erase(d);
+    } else {
+      ++d;
+    }
+  }
+  ++epoch_;
+}
+
+void Catalog::forget_database(const std::string& db) {
+  auto d = dbs_.find(db);
+  if (d == dbs_.end()) return;
+  for (auto& [name, c] : d->second.collections) c->mark_dropped();
+  dbs_.erase(d);
+  ++epoch_;
+}
+
+std::shared_ptr<Collection> Catalog::find_by_uuid_locked(const std::string& uuid) const {
+  for (const auto& [name, d] : dbs_) {
+    for (const auto& [cname, c] : d.collections) {
+      if (c->uuid() == uuid) return c;
+    }
+  }
+  return nullptr;
 }
 
 void Catalog::restore_view(ViewDef view) {

@@ -46,7 +46,10 @@ class Catalog {
   OpObserver* observer() const { return observer_; }
 
   // ---- lookups ----
+  // Inside a transaction (session.h) these resolve to the transaction's view of the
+  // collection; find_committed always reads the catalog itself.
   std::shared_ptr<Collection> find(std::string_view db, std::string_view coll) const;
+  std::shared_ptr<Collection> find_committed(std::string_view db, std::string_view coll) const;
   std::shared_ptr<Collection> find_by_uuid(const std::string& uuid) const;
   std::optional<ViewDef> find_view(std::string_view db, std::string_view name) const;
   bool database_exists(std::string_view db) const;
@@ -76,9 +79,16 @@ class Catalog {
   // Bumped on every DDL; cursors and plan caches compare it.
   uint64_t epoch() const { return epoch_.load(); }
 
+  // A collection created inside a transaction joins the catalog at commit (NamespaceExists if
+  // the name was taken meanwhile).
+  common::Status adopt(std::shared_ptr<Collection> coll);
+
   // Mutable access for the engine's loader (restores a persisted catalog); mu exclusive.
   void restore_collection(std::shared_ptr<Collection> coll);
   void restore_view(ViewDef view);
+  void forget_collection(const std::string& uuid);
+  void forget_database(const std::string& db);
+  std::shared_ptr<Collection> find_by_uuid_locked(const std::string& uuid) const;
 
   mutable std::shared_mutex mu;
 
@@ -90,6 +100,9 @@ class Catalog {
   common::Status write_view_doc_locked(const ViewDef& view);
   void remove_view_doc_locked(const std::string& db, const std::string& name);
   std::shared_ptr<Collection> create_locked(const std::string& db, const std::string& name, CollectionOptions options);
+  common::Result<std::shared_ptr<Collection>> create_collection_committed(const std::string& db, const std::string& name,
+                                                                          CollectionOptions options,
+                                                                          std::vector<IndexDescriptor> extra_indexes);
 
   mql::ServerVersion version_;
   OpObserver* observer_;

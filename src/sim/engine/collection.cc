@@ -43,6 +43,16 @@ Collection::Collection(std::string db, std::string name, std::string uuid, Colle
   }
 }
 
+std::shared_ptr<Collection> Collection::snapshot_copy() const {
+  auto c = std::make_shared<Collection>(db_, name_, uuid_, options_, version_, observer_);
+  c->records_ = records_;
+  c->next_rid_ = next_rid_;
+  c->data_size_ = data_size_;
+  c->indexes_.clear();
+  for (const auto& ix : indexes_) c->indexes_.push_back(ix->clone());
+  return c;
+}
+
 void Collection::rename(std::string db, std::string name) {
   // Across databases the server copies into a new collection: a new UUID.
   if (db != db_) uuid_ = new_uuid();

@@ -110,6 +110,10 @@ class Collection {
   // The OpObserver of this collection (may be null: e.g. for internal collections).
   OpObserver* observer() const { return observer_; }
 
+  // A private copy (same UUID, options, documents and index entries; documents are shared,
+  // immutable buffers): a transaction's snapshot. Caller holds `mu` (shared).
+  std::shared_ptr<Collection> snapshot_copy() const;
+
  private:
   struct IndexKeys {
     std::vector<std::string> keys;

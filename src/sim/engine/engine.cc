@@ -30,6 +30,14 @@ EngineImpl::~EngineImpl() { shutdown(); }
 
 Result<std::unique_ptr<Engine>> Engine::open(ServerContext& server) {
   auto e = std::make_unique<EngineImpl>(server);
+  if (!server.options.dbpath.empty()) {
+    e->persistence = std::make_unique<Persistence>(*e);
+    MS_RETURN_IF_ERROR(e->persistence->open());
+    Persistence* p = e->persistence.get();
+    e->oplog_writer->set_append_hook([p](const OplogRecord& r) { p->append(r); });
+    e->restored = !e->catalog.database_names().empty() ||
+                  (e->oplog_writer->store() && !e->oplog_writer->store()->empty());
+  }
   e->bootstrap_internal_collections();
   return std::unique_ptr<Engine>(std::move(e));
 }
@@ -100,11 +108,19 @@ CommandDef engine_command(std::string name, CommandHandler h, bool is_write, std
 }
 
 void EngineImpl::register_commands(CommandRegistry& r) {
-  register_find_commands(*this, r);
-  register_write_commands(*this, r);
-  register_catalog_commands(*this, r);
-  register_index_commands(*this, r);
-  register_aggregate_commands(*this, r);
+  // Every engine command passes the session gate (lsid, txnNumber, autocommit...).
+  CommandRegistry mine;
+  register_find_commands(*this, mine);
+  register_write_commands(*this, mine);
+  register_catalog_commands(*this, mine);
+  register_index_commands(*this, mine);
+  register_aggregate_commands(*this, mine);
+  register_session_commands(*this, mine);
+  for (const CommandDef* d : mine.all()) {
+    CommandDef copy = *d;
+    copy.handler = with_session_gate(*this, copy.name, d->handler);
+    r.add(std::move(copy));
+  }
 }
 
 void EngineImpl::notify_data() {
@@ -215,6 +231,10 @@ void EngineImpl::start_background() {
     // A fresh one-member set: replSetInitiate, then the election of this member.
     oplog_writer->log_noop("initiating set");
     oplog_writer->log_noop("new primary");
+  } else if (!server.options.standalone && restored) {
+    // A restart: the member is elected again, in a new term.
+    server.clock.set_term(server.clock.term() + 1);
+    oplog_writer->log_noop("new primary");
   }
   if (!server.options.standalone && !catalog.find("local", "system.replset")) {
     auto rs = internal_collection(*this, "local", "system.replset");
@@ -228,11 +248,17 @@ void EngineImpl::start_background() {
 void EngineImpl::shutdown() {
   {
     std::lock_guard lk(bg_mu_);
+    if (stopping_ && !bg_.joinable() && !persistence) return;
     stopping_ = true;
   }
   bg_cv_.notify_all();
   data_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  if (persistence) {
+    Status st = persistence->close();
+    if (!st.ok()) MS_LOG_ERROR("checkpoint at shutdown failed: {}", st.to_string());
+    persistence.reset();
+  }
 }
 
 void EngineImpl::background_loop() {
@@ -243,6 +269,12 @@ void EngineImpl::background_loop() {
     if (stopping_) break;
     lk.unlock();
     int64_t now = wall_now_ms();
+    sessions.reap(now);
+    if (persistence) {
+      // Background writes (TTL deletes, no-ops) reach the journal file within a tick.
+      Status fs = persistence->flush(false);
+      if (!fs.ok()) MS_LOG_ERROR("journal: {}", fs.to_string());
+    }
     int n = cursors.reap(now);
     if (n > 0) MS_LOG_INFO("killed {} idle cursor(s) past the cursor timeout", n);
     if (now - last_ttl >= static_cast<int64_t>(server.options.ttl_monitor_sleep_secs) * 1000) {
@@ -320,6 +352,38 @@ void EngineImpl::run_ttl_pass() {
     }
   }
 }
+
+Timestamp EngineImpl::log_noop(const std::string& msg) {
+  if (!oplog_writer->store()) return Timestamp{};
+  return oplog_writer->log_noop(msg);
+}
+
+void EngineImpl::truncate_oplog_before(Timestamp ts) {
+  if (OplogStore* store = oplog_writer->store()) store->truncate_before(ts);
+}
+
+bool EngineImpl::oplog_bounds(OplogBounds* out) {
+  OplogStore* store = oplog_writer->store();
+  if (!store) return false;
+  std::shared_lock lk(store->mu);
+  out->first = store->first_ts();
+  out->last = store->last_ts();
+  out->first_wall_ms = store->first_wall_ms();
+  out->last_wall_ms = store->last_wall_ms();
+  out->size_bytes = store->size_bytes();
+  out->max_bytes = store->max_bytes();
+  out->count = static_cast<int64_t>(store->records().size());
+  return true;
+}
+
+void EngineImpl::set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) { fs_override = total_used; }
+
+void EngineImpl::on_step_down() {
+  // Open transactions do not survive a step-down; their sessions see NoSuchTransaction.
+  sessions.abort_all_transactions();
+}
+
+void EngineImpl::on_step_up() { log_noop("new primary"); }
 
 void EngineImpl::append_server_status(bson_t* reply) {
   auto cs = cursors.stats();

@@ -22,6 +22,8 @@
 #include "sim/engine/engine.h"
 #include "sim/engine/observer.h"
 #include "sim/engine/oplog.h"
+#include "sim/engine/session.h"
+#include "sim/engine/persist.h"
 
 namespace sim::engine {
 
@@ -41,6 +43,12 @@ class EngineImpl : public Engine {
   void start_background() override;
   void shutdown() override;
   void append_server_status(bson_t* reply) override;
+  Timestamp log_noop(const std::string& msg) override;
+  void truncate_oplog_before(Timestamp ts) override;
+  bool oplog_bounds(OplogBounds* out) override;
+  void set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) override;
+  void on_step_down() override;
+  void on_step_up() override;
 
   ServerContext& server;
   std::unique_ptr<OplogWriter> observer;  // every write and catalog change goes through it
@@ -48,6 +56,9 @@ class EngineImpl : public Engine {
   std::string oplog_uuid;                 // what local.oplog.rs reports as its UUID
   Catalog catalog;
   CursorManager cursors;
+  SessionCatalog sessions{*this};
+  std::unique_ptr<Persistence> persistence;  // with --dbpath
+  bool restored = false;                     // the state came from --dbpath
 
   // awaitData: writers bump the version and wake waiters.
   void notify_data();

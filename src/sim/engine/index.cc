@@ -582,6 +582,13 @@ Index::Index(IndexDescriptor d, mql::ServerVersion version) : desc_(std::move(d)
   }
 }
 
+std::unique_ptr<Index> Index::clone() const {
+  auto c = std::make_unique<Index>(desc_, ectx_.version);
+  c->entries_ = entries_;
+  c->multikey_ = multikey_;
+  return c;
+}
+
 bool Index::skips(const bson_t* doc) const {
   if (partial_ && !partial_->matches(doc)) return true;
   if (desc_.sparse) {

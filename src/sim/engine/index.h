@@ -75,6 +75,9 @@ class Index {
  public:
   Index(IndexDescriptor d, mql::ServerVersion version);
 
+  // A copy with the same entries (a transaction's snapshot of its collection).
+  std::unique_ptr<Index> clone() const;
+
   const IndexDescriptor& desc() const { return desc_; }
   IndexDescriptor& mutable_desc() { return desc_; }
   bool multikey() const { return multikey_; }

@@ -60,9 +60,11 @@ class OpObserver {
   // <db>.system.views: their DDL reaches the observer as writes to that collection.
   virtual void on_create_collection(const Collection& coll) = 0;
   virtual void on_drop_collection(const Collection& coll) = 0;
-  // `dropped_target_uuid` is empty unless dropTarget removed an existing collection.
+  // `dropped_target_uuid` is empty unless dropTarget removed an existing collection;
+  // `from_uuid` is the collection's UUID before (a rename across databases gives a new one).
   virtual void on_rename_collection(const Collection& coll, const std::string& from_ns, const std::string& to_ns,
-                                    const std::string& dropped_target_uuid, bool stay_temp) = 0;
+                                    const std::string& from_uuid, const std::string& dropped_target_uuid,
+                                    bool stay_temp) = 0;
   // Indexes built by one createIndexes (already added to `coll`). `was_empty`: the collection
   // held no documents, so the server builds them in one phase.
   virtual void on_create_indexes(const Collection& coll, const std::vector<IndexDescriptor>& indexes,

@@ -11,6 +11,7 @@
 
 #include "sim/engine/collection.h"
 #include "sim/engine/engine_impl.h"
+#include "sim/engine/persist.h"
 #include "sim/engine/update_diff.h"
 
 namespace sim::engine {
@@ -167,6 +168,16 @@ void OplogStore::restore(OplogRecord rec) {
   trim_locked();
 }
 
+OpBuffer*& current_op_buffer() {
+  thread_local OpBuffer* buffer = nullptr;
+  return buffer;
+}
+
+TxnWriteListener*& current_txn_listener() {
+  thread_local TxnWriteListener* listener = nullptr;
+  return listener;
+}
+
 // ---- OplogWriter ----
 
 OplogWriter::OplogWriter(EngineImpl& e) : e_(e) {
@@ -217,8 +228,9 @@ void OplogWriter::fill_session(OplogRecord& r, const WriteContext& wc) {
 }
 
 void OplogWriter::emit(OplogRecord r, const WriteContext& wc) {
-  if (wc.buffer) {
-    wc.buffer->ops.push_back(std::move(r));
+  OpBuffer* buf = wc.buffer ? wc.buffer : current_op_buffer();
+  if (buf) {
+    buf->ops.push_back(std::move(r));
     return;
   }
   fill_session(r, wc);
@@ -247,13 +259,19 @@ void OplogWriter::emit_all(std::vector<OplogRecord>& recs, bool chain) {
   e_.notify_data();
 }
 
-void OplogWriter::emit_command(const std::string& db, const std::string& uuid, Bson o, Bson o2) {
+void OplogWriter::emit_command(const std::string& db, const std::string& uuid, Bson o, Bson o2, Bson meta) {
   OplogRecord r;
   r.op = 'c';
   r.ns = cmd_ns(db, uuid);
   r.o = DocRef::copy(o.get());
   r.o2 = std::move(o2);
+  r.meta = std::move(meta);
   r.wall_ms = wall_now_ms();
+  if (OpBuffer* buf = current_op_buffer()) {
+    // DDL inside a transaction (create, createIndexes on a new collection): an inner op.
+    buf->ops.push_back(std::move(r));
+    return;
+  }
   std::vector<OplogRecord> recs;
   recs.push_back(std::move(r));
   emit_all(recs);
@@ -266,6 +284,7 @@ Timestamp OplogWriter::last_ts() const {
 }
 
 void OplogWriter::on_insert(Collection& coll, const DocRef& doc, const WriteContext& wc) {
+  if (auto* l = current_txn_listener()) l->on_txn_write(coll, DocRef(), doc);
   if (!replicated(coll)) return;
   OplogRecord r;
   r.op = 'i';
@@ -277,6 +296,7 @@ void OplogWriter::on_insert(Collection& coll, const DocRef& doc, const WriteCont
 
 void OplogWriter::on_update(Collection& coll, const DocRef& pre, const DocRef& post, const UpdateInfo& how,
                             const WriteContext& wc) {
+  if (auto* l = current_txn_listener()) l->on_txn_write(coll, pre, post);
   if (!replicated(coll)) return;
   OplogRecord r;
   r.op = 'u';
@@ -289,16 +309,19 @@ void OplogWriter::on_update(Collection& coll, const DocRef& pre, const DocRef& p
   Bson o = update_diff::update_entry_object(&pv, &qv, how.update, kind, e_.version(), uctx);
   r.o = DocRef::copy(o.get());
   r.o2 = id_doc(post);
+  if (coll.options().pre_post_images) r.pre_image = pre;
   emit(std::move(r), wc);
 }
 
 void OplogWriter::on_delete(Collection& coll, const DocRef& pre, const WriteContext& wc) {
+  if (auto* l = current_txn_listener()) l->on_txn_write(coll, pre, DocRef());
   if (!replicated(coll)) return;
   OplogRecord r;
   r.op = 'd';
   r.ns = ns_ref(coll.ns(), coll.uuid());
   Bson id = id_doc(pre);
   r.o = DocRef::copy(id.get());
+  if (coll.options().pre_post_images) r.pre_image = pre;
   emit(std::move(r), wc);
 }
 
@@ -342,19 +365,22 @@ Bson random_uuid_doc_value() {
 
 void OplogWriter::on_create_collection(const Collection& coll) {
   if (!replicated(coll)) return;
-  emit_command(coll.db(), coll.uuid(), create_command(coll));
+  emit_command(coll.db(), coll.uuid(), create_command(coll), Bson(), collection_metadata(coll));
 }
 
 void OplogWriter::on_drop_collection(const Collection& coll) {
   if (!replicated(coll)) return;
   bson_t o = BSON_INITIALIZER;
   common::append_utf8(&o, "drop", coll.name());
+  bson_t m = BSON_INITIALIZER;
+  bson_append_binary(&m, "dropped", -1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(coll.uuid().data()), 16);
   emit_command(coll.db(), coll.uuid(), Bson::steal(&o),
-               e_.version() >= 60 ? num_records(static_cast<int64_t>(coll.count())) : Bson());
+               e_.version() >= 60 ? num_records(static_cast<int64_t>(coll.count())) : Bson(), Bson::steal(&m));
 }
 
 void OplogWriter::on_rename_collection(const Collection& coll, const std::string& from_ns, const std::string& to_ns,
-                                       const std::string& dropped_target_uuid, bool stay_temp) {
+                                       const std::string& from_uuid, const std::string& dropped_target_uuid,
+                                       bool stay_temp) {
   if (!replicated(coll)) return;
   std::string from_db = from_ns.substr(0, from_ns.find('.'));
   bson_t o = BSON_INITIALIZER;
@@ -365,8 +391,16 @@ void OplogWriter::on_rename_collection(const Collection& coll, const std::string
     bson_append_binary(&o, "dropTarget", -1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(dropped_target_uuid.data()),
                        16);
   }
-  emit_command(from_db, coll.uuid(), Bson::steal(&o),
-               !dropped_target_uuid.empty() ? num_records(static_cast<int64_t>(coll.count())) : Bson());
+  bson_t m = BSON_INITIALIZER;
+  Bson md = collection_metadata(coll);
+  bson_concat(&m, md.get());
+  bson_append_binary(&m, "renamedFrom", -1, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(from_uuid.data()), 16);
+  if (!dropped_target_uuid.empty()) {
+    bson_append_binary(&m, "droppedTarget", -1, BSON_SUBTYPE_UUID,
+                       reinterpret_cast<const uint8_t*>(dropped_target_uuid.data()), 16);
+  }
+  emit_command(from_db, from_uuid, Bson::steal(&o),
+               !dropped_target_uuid.empty() ? num_records(static_cast<int64_t>(coll.count())) : Bson(), Bson::steal(&m));
 }
 
 void OplogWriter::on_create_indexes(const Collection& coll, const std::vector<IndexDescriptor>& indexes, bool was_empty) {
@@ -377,7 +411,7 @@ void OplogWriter::on_create_indexes(const Collection& coll, const std::vector<In
       bson_t o = BSON_INITIALIZER;
       common::append_utf8(&o, "createIndexes", coll.name());
       bson_concat(&o, d.spec.get());
-      emit_command(coll.db(), coll.uuid(), Bson::steal(&o));
+      emit_command(coll.db(), coll.uuid(), Bson::steal(&o), Bson(), collection_metadata(coll));
     }
     return;
   }
@@ -397,7 +431,8 @@ void OplogWriter::on_create_indexes(const Collection& coll, const std::vector<In
       bson_append_document(&arr, k.data(), static_cast<int>(k.size()), d.spec.get());
     }
     bson_append_array_end(&o, &arr);
-    emit_command(coll.db(), coll.uuid(), Bson::steal(&o));
+    emit_command(coll.db(), coll.uuid(), Bson::steal(&o), Bson(),
+                 std::string_view(phase) == "commitIndexBuild" ? collection_metadata(coll) : Bson());
   }
 }
 
@@ -406,7 +441,7 @@ void OplogWriter::on_drop_index(const Collection& coll, const IndexDescriptor& i
   bson_t o = BSON_INITIALIZER;
   common::append_utf8(&o, "dropIndexes", coll.name());
   common::append_utf8(&o, "index", index.name);
-  emit_command(coll.db(), coll.uuid(), Bson::steal(&o), index.spec);
+  emit_command(coll.db(), coll.uuid(), Bson::steal(&o), index.spec, collection_metadata(coll));
 }
 
 void OplogWriter::on_coll_mod(const Collection& coll, const bson_t* cmd, const bson_t* old_values) {
@@ -420,14 +455,16 @@ void OplogWriter::on_coll_mod(const Collection& coll, const bson_t* cmd, const b
     bson_append_document_end(&b, &old);
     o2 = Bson::steal(&b);
   }
-  emit_command(coll.db(), coll.uuid(), Bson(cmd), std::move(o2));
+  emit_command(coll.db(), coll.uuid(), Bson(cmd), std::move(o2), collection_metadata(coll));
 }
 
 void OplogWriter::on_drop_database(const std::string& db) {
   if (db == "local") return;
   bson_t o = BSON_INITIALIZER;
   bson_append_int32(&o, "dropDatabase", -1, 1);
-  emit_command(db, "", Bson::steal(&o));
+  bson_t m = BSON_INITIALIZER;
+  common::append_utf8(&m, "dropDatabase", db);
+  emit_command(db, "", Bson::steal(&o), Bson(), Bson::steal(&m));
 }
 
 Timestamp OplogWriter::log_noop(const std::string& msg) {
@@ -468,6 +505,23 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
     inner.push_back(Bson::steal(&d));
   }
   bool txn = !lsid.empty() && txn_number >= 0;
+  // Catalog changes inside (a transaction's creates and index builds) travel with the entry
+  // for persistence.
+  Bson metas;
+  {
+    bson_t m = BSON_INITIALIZER, arr;
+    bson_append_array_begin(&m, "inner", -1, &arr);
+    char kb[16];
+    uint32_t mi = 0;
+    for (const auto& r : buf.ops) {
+      if (r.meta.empty()) continue;
+      auto k = common::array_key(mi++, kb);
+      bson_append_document(&arr, k.data(), static_cast<int>(k.size()), r.meta.get());
+    }
+    bson_append_array_end(&m, &arr);
+    if (mi > 0) metas = Bson::steal(&m);
+    else bson_destroy(&m);
+  }
   // Pack into entries of at most 16 MiB (partialTxn chains for transactions).
   std::vector<std::vector<const Bson*>> groups(1);
   size_t bytes = 0;
@@ -507,6 +561,7 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
       r.session = Bson::steal(&s);
       set_prev_optime(r, Timestamp{}, -1);
     }
+    if (g + 1 == groups.size()) r.meta = metas;
     recs.push_back(std::move(r));
   }
   emit_all(recs, txn);

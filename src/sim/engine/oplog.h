@@ -46,9 +46,17 @@ struct OplogRecord {
   common::Bson session;              // lsid, txnNumber: before `op`
   common::Bson tail;                 // stmtId, prevOpTime, fromMigrate, ...: after `wall`
   uint32_t size = 0;                 // BSON size of the entry (for the cap and collStats)
+  // Updates and deletes of collections with changeStreamPreAndPostImages: the document
+  // before the change (the server's config.system.preimages, kept as long as the entry).
+  DocRef pre_image;
+  // Catalog changes: the collection's metadata after the change (persistence replays the
+  // catalog from it, by UUID); not part of the entry.
+  common::Bson meta;
 
   // The entry as stored in local.oplog.rs.
   common::Bson to_bson(mql::ServerVersion version) const;
+  // The record of an entry read back (persistence).
+  static common::Result<OplogRecord> from_bson(const bson_t* entry);
 };
 
 class OplogStore {
@@ -97,6 +105,26 @@ struct OpBuffer {
   std::vector<OplogRecord> ops;  // ts/term/wall unset: they are inner operations
 };
 
+// Where this thread's oplog operations go instead of the oplog while set (a transaction's
+// statements, and its commit applying the final documents): see ScopedOpBuffer.
+OpBuffer*& current_op_buffer();
+struct ScopedOpBuffer {
+  explicit ScopedOpBuffer(OpBuffer* b) : saved(current_op_buffer()) { current_op_buffer() = b; }
+  ~ScopedOpBuffer() { current_op_buffer() = saved; }
+  ScopedOpBuffer(const ScopedOpBuffer&) = delete;
+  ScopedOpBuffer& operator=(const ScopedOpBuffer&) = delete;
+  OpBuffer* saved;
+};
+
+// Told about each document a transaction writes (conflict detection), when set.
+class TxnWriteListener {
+ public:
+  virtual ~TxnWriteListener() = default;
+  // `pre` is the document before this write (null DocRef for an insert).
+  virtual void on_txn_write(const Collection& coll, const DocRef& pre, const DocRef& post) = 0;
+};
+TxnWriteListener*& current_txn_listener();
+
 class OplogWriter : public OpObserver {
  public:
   explicit OplogWriter(EngineImpl& e);
@@ -110,7 +138,8 @@ class OplogWriter : public OpObserver {
   void on_create_collection(const Collection& coll) override;
   void on_drop_collection(const Collection& coll) override;
   void on_rename_collection(const Collection& coll, const std::string& from_ns, const std::string& to_ns,
-                            const std::string& dropped_target_uuid, bool stay_temp) override;
+                            const std::string& from_uuid, const std::string& dropped_target_uuid,
+                            bool stay_temp) override;
   void on_create_indexes(const Collection& coll, const std::vector<IndexDescriptor>& indexes, bool was_empty) override;
   void on_drop_index(const Collection& coll, const IndexDescriptor& index) override;
   void on_coll_mod(const Collection& coll, const bson_t* cmd, const bson_t* old_values) override;
@@ -134,7 +163,8 @@ class OplogWriter : public OpObserver {
   void fill_session(OplogRecord& r, const WriteContext& wc);
   void emit(OplogRecord r, const WriteContext& wc);
   void emit_all(std::vector<OplogRecord>& recs, bool chain = false);
-  void emit_command(const std::string& db, const std::string& uuid, common::Bson o, common::Bson o2 = {});
+  void emit_command(const std::string& db, const std::string& uuid, common::Bson o, common::Bson o2 = {},
+                    common::Bson meta = {});
 
   EngineImpl& e_;
   std::unique_ptr<OplogStore> store_;

@@ -16,6 +16,7 @@
 #include "sim/auth/auth.h"
 #include "sim/engine/args.h"
 #include "sim/engine/find_source.h"
+#include "sim/engine/session.h"
 #include "sim/engine/write_path.h"
 
 namespace sim::engine {
@@ -246,8 +247,73 @@ Status finish_write_reply(const CommandContext& c, mql::ServerVersion version, b
 
 namespace {
 
-// Statements of a write command: the array field, as its documents.
-Result<std::vector<common::BsonView>> statements(const bson_t* body, const char* cmd, const char* field) {
+// The retryable-write session of the running command (txnNumber without autocommit), or null.
+Session* retryable_session() {
+  OperationSession* op = current_operation();
+  return op && op->retryable_write ? op->session : nullptr;
+}
+
+// Prepares `wc` for statement `i` of a retryable write: its stmtId and prevOpTime chain.
+void retryable_statement(Session* s, WriteContext& wc, size_t i) {
+  if (!s) return;
+  wc.stmt_id = static_cast<int32_t>(i);
+  wc.prev_optime = &s->last_write_optime;
+}
+
+// The IDL shape of one update or delete statement (write_ops.idl UpdateOpEntry/DeleteOpEntry).
+// The server parses the whole command before running any statement, so an unknown or
+// missing field, or a field of the wrong type, fails the command (40415, 40414, 14), never
+// just the statement.
+Status check_statement_shape(const bson_t* stmt, const char* cmd, const char* field, mql::ServerVersion version) {
+  const bool update = std::string_view(field) == "updates";
+  const std::string where = fmt::format("{}.{}", cmd, field);
+  bool has_q = false, has_u = false, has_limit = false;
+  bson_iter_t it;
+  bson_iter_init(&it, stmt);
+  while (bson_iter_next(&it)) {
+    std::string_view k = bson_iter_key(&it);
+    bson_type_t t = bson_iter_type(&it);
+    auto want = [&](bool ok, std::string_view types) { return ok ? Status::OK() : args::wrong_type(where, k, &it, types); };
+    Status st;
+    if (k == "q") {
+      has_q = true;
+      st = want(t == BSON_TYPE_DOCUMENT, "object");
+    } else if (k == "hint") {
+      st = want(t == BSON_TYPE_UTF8 || t == BSON_TYPE_DOCUMENT, "[string, object]");
+    } else if (k == "collation") {
+      st = want(t == BSON_TYPE_DOCUMENT, "object");
+    } else if (k == "sampleId") {
+      // accepted (an internal UUID)
+    } else if (update && k == "u") {
+      has_u = true;
+      if (t != BSON_TYPE_DOCUMENT && t != BSON_TYPE_ARRAY) {
+        st = Status(common::kFailedToParse, "Update argument must be either an object or an array");
+      }
+    } else if (update && (k == "c" || (k == "sort" && version >= 80))) {
+      st = want(t == BSON_TYPE_DOCUMENT, "object");
+    } else if (update && k == "arrayFilters") {
+      st = want(t == BSON_TYPE_ARRAY, "array");
+    } else if (update && (k == "upsert" || k == "multi" || k == "upsertSupplied" ||
+                          k == "$_allowShardKeyUpdatesWithoutFullShardKeyInQuery")) {
+      // bools (safeBool accepts numbers too)
+    } else if (!update && k == "limit") {
+      has_limit = true;
+      st = want(BSON_ITER_HOLDS_NUMBER(&it), "[long, int, decimal, double]");
+    } else {
+      st = Status(common::kUnrecognizedCommandField, fmt::format("BSON field '{}.{}' is an unknown field.", where, k));
+    }
+    MS_RETURN_IF_ERROR(st);
+  }
+  if (!has_q) return Status(40414, fmt::format("BSON field '{}.q' is missing but a required field", where));
+  if (update && !has_u) return Status(40414, fmt::format("BSON field '{}.u' is missing but a required field", where));
+  if (!update && !has_limit) return Status(40414, fmt::format("BSON field '{}.limit' is missing but a required field", where));
+  return Status::OK();
+}
+
+// Statements of a write command: the array field, as its documents (update and delete
+// statements checked for their shape).
+Result<std::vector<common::BsonView>> statements(const bson_t* body, const char* cmd, const char* field,
+                                                 mql::ServerVersion version) {
   bson_iter_t it;
   if (!bson_iter_init_find(&it, body, field)) {
     return Status(40414, fmt::format("BSON field '{}.{}' is missing but a required field", cmd, field));
@@ -266,6 +332,7 @@ Result<std::vector<common::BsonView>> statements(const bson_t* body, const char*
     const uint8_t* data;
     bson_iter_document(&arr, &len, &data);
     out.emplace_back(data, len);
+    if (std::string_view(field) != "documents") MS_RETURN_IF_ERROR(check_statement_shape(out.back().get(), cmd, field, version));
   }
   if (out.size() > 100000) {
     return Status(common::kInvalidLength, fmt::format("Write batch sizes must be between 1 and 100000. Got {} operations.",
@@ -287,7 +354,7 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
                                   {"encryptionInformation", Type::kAny}, {"isTimeseriesNamespace", Type::kBool}}));
   MS_ASSIGN_OR_RETURN(std::string name, args::collection_name(body, "insert"));
   MS_RETURN_IF_ERROR(check_writable(e, c.req.db, name));
-  MS_ASSIGN_OR_RETURN(auto docs, statements(body, "insert", "documents"));
+  MS_ASSIGN_OR_RETURN(auto docs, statements(body, "insert", "documents", e.version()));
   bool ordered = args::flag(body, "ordered", true);
   WriteContext wc = write_context(c);
   WriteResult res;
@@ -297,6 +364,7 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
   shaped.reserve(docs.size());
   for (const auto& d : docs) shaped.push_back(prepare_for_insert(d.get(), e.version()));
   MS_ASSIGN_OR_RETURN(auto coll, e.catalog.get_or_create(c.req.db, name));
+  Session* retry = retryable_session();
   size_t i = 0;
   while (i < shaped.size()) {
     std::unique_lock lk(coll->mu);
@@ -317,9 +385,16 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
         }
         continue;
       }
+      if (retry && retry->executed.count(static_cast<int32_t>(i))) {
+        // A retried statement: done already, reported as done.
+        ++res.n;
+        continue;
+      }
+      retryable_statement(retry, wc, i);
       auto r = coll->insert(std::move(shaped[i]).value(), wc);
       if (r.ok()) {
         ++res.n;
+        if (retry) retry->executed[static_cast<int32_t>(i)] = StmtResult{1, 0, {}, {}};
       } else {
         res.append_error(static_cast<int64_t>(i), r.status());
         if (ordered) {
@@ -526,12 +601,25 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
                                   {"encryptionInformation", Type::kAny}, {"isTimeseriesNamespace", Type::kBool}}));
   MS_ASSIGN_OR_RETURN(std::string name, args::collection_name(body, "update"));
   MS_RETURN_IF_ERROR(check_writable(e, c.req.db, name));
-  MS_ASSIGN_OR_RETURN(auto stmts, statements(body, "update", "updates"));
+  MS_ASSIGN_OR_RETURN(auto stmts, statements(body, "update", "updates", e.version()));
   bool ordered = args::flag(body, "ordered", true);
   WriteContext wc = write_context(c);
   WriteResult res;
   e.server.opcounters.update.fetch_add(static_cast<int64_t>(stmts.size()) - 1);
+  Session* retry = retryable_session();
   for (size_t i = 0; i < stmts.size(); ++i) {
+    if (retry) {
+      auto done = retry->executed.find(static_cast<int32_t>(i));
+      if (done != retry->executed.end()) {
+        res.n += done->second.n;
+        res.n_modified += done->second.n_modified;
+        if (!done->second.upserted_id.empty()) res.upserted.emplace_back(static_cast<int64_t>(i), done->second.upserted_id);
+        continue;
+      }
+      retryable_statement(retry, wc, i);
+    }
+    int64_t n_before = res.n, modified_before = res.n_modified;
+    size_t upserted_before = res.upserted.size();
     auto existing = e.catalog.find(c.req.db, name);
     UpdateStatement st;
     Status ps = st.parse(e, c, stmts[i].get(), "update", existing ? existing->options().collator : nullptr);
@@ -577,6 +665,12 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
       // A bad statement (parse error) fails the statement, as the server reports it.
       res.append_error(static_cast<int64_t>(i), s);
       if (ordered) break;
+    } else if (retry) {
+      StmtResult sr;
+      sr.n = static_cast<int32_t>(res.n - n_before);
+      sr.n_modified = static_cast<int32_t>(res.n_modified - modified_before);
+      if (res.upserted.size() > upserted_before) sr.upserted_id = res.upserted.back().second;
+      retry->executed[static_cast<int32_t>(i)] = std::move(sr);
     }
   }
   res.append_to(reply, true);
@@ -593,12 +687,22 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
                                   {"encryptionInformation", Type::kAny}, {"isTimeseriesNamespace", Type::kBool}}));
   MS_ASSIGN_OR_RETURN(std::string name, args::collection_name(body, "delete"));
   MS_RETURN_IF_ERROR(check_writable(e, c.req.db, name));
-  MS_ASSIGN_OR_RETURN(auto stmts, statements(body, "delete", "deletes"));
+  MS_ASSIGN_OR_RETURN(auto stmts, statements(body, "delete", "deletes", e.version()));
   bool ordered = args::flag(body, "ordered", true);
   WriteContext wc = write_context(c);
   WriteResult res;
   e.server.opcounters.del.fetch_add(static_cast<int64_t>(stmts.size()) - 1);
+  Session* retry = retryable_session();
   for (size_t i = 0; i < stmts.size(); ++i) {
+    if (retry) {
+      auto done = retry->executed.find(static_cast<int32_t>(i));
+      if (done != retry->executed.end()) {
+        res.n += done->second.n;
+        continue;
+      }
+      retryable_statement(retry, wc, i);
+    }
+    int64_t n_before = res.n;
     Status s = [&]() -> Status {
       const bson_t* stmt = stmts[i].get();
       Bson q, collation;
@@ -664,6 +768,8 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
     if (!s.ok()) {
       res.append_error(static_cast<int64_t>(i), s);
       if (ordered) break;
+    } else if (retry) {
+      retry->executed[static_cast<int32_t>(i)] = StmtResult{static_cast<int32_t>(res.n - n_before), 0, {}, {}};
     }
   }
   res.append_to(reply, false);
@@ -738,6 +844,15 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
     }
   }
   WriteContext wc = write_context(c);
+  Session* retry = retryable_session();
+  if (retry) {
+    auto done = retry->executed.find(0);
+    if (done != retry->executed.end()) {
+      bson_concat(reply, done->second.reply.get());
+      return finish_write_reply(c, e.version(), reply);
+    }
+    retryable_statement(retry, wc, 0);
+  }
   std::shared_ptr<Collection> coll = existing;
   if (!coll && upsert) {
     MS_ASSIGN_OR_RETURN(coll, e.catalog.get_or_create(c.req.db, name));
@@ -800,6 +915,7 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   } else {
     bson_append_null(reply, "value", -1);
   }
+  if (retry) retry->executed[0] = StmtResult{n, 0, {}, Bson(reply)};
   return finish_write_reply(c, e.version(), reply);
 }
 
