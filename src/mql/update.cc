@@ -1540,9 +1540,11 @@ Result<UpdateOutcome> UpdateImpl::finish(const bson_t* old_doc, bson_t* built, b
       }
     }
     if (ctx_.version >= 50) {
+      // 5.0+ storage validation checks top-level names only, and not for pipeline updates
+      // (storage_validation.cpp, allowTopLevelDollarPrefixes: a pipeline may $setField them).
       bson_iter_t it;
       bson_iter_init(&it, result.get());
-      while (bson_iter_next(&it)) {
+      while (kind_ != Kind::kPipeline && bson_iter_next(&it)) {
         std::string_view k = iter_key(&it);
         if (!k.empty() && k[0] == '$') {
           return Status(common::kDollarPrefixedFieldName, "The dollar ($) prefixed field '" + std::string(k) + "' in '" +

@@ -285,6 +285,13 @@ class EngineHost : public mql::PipelineHost {
       }
       if (!found) return Status(51183, "Cannot find index to verify that join fields will be unique");
     }
+    if (spec.when_matched == mql::MergeSpec::WhenMatched::kFail &&
+        spec.when_not_matched == mql::MergeSpec::WhenNotMatched::kInsert) {
+      // The server's fail/insert strategy is a plain insert: a match surfaces as the unique
+      // index's DuplicateKey, with its keyPattern and keyValue.
+      MS_ASSIGN_OR_RETURN(DocRef ref, prepare_for_insert(doc, e_.version()));
+      return coll->insert(std::move(ref), wc_).status();
+    }
     bson_t f = BSON_INITIALIZER;
     for (const auto& field : spec.on) {
       bson_iter_t it;
@@ -492,6 +499,25 @@ Result<AggregateRequest> parse_aggregate(const CommandContext& c) {
   return r;
 }
 
+// $out and $merge refuse a linearizable read concern (document_source_out.h,
+// document_source_merge.h: supportsReadConcern), naming the stage.
+Status check_output_read_concern(const CommandContext& c, const bson_t* pipeline) {
+  bson_iter_t rc, level;
+  if (!bson_iter_init_find(&rc, c.body(), "readConcern") || !BSON_ITER_HOLDS_DOCUMENT(&rc) ||
+      !bson_iter_recurse(&rc, &level) || !bson_iter_find(&level, "level") || !BSON_ITER_HOLDS_UTF8(&level) ||
+      std::string_view(bson_iter_utf8(&level, nullptr)) != "linearizable") {
+    return Status::OK();
+  }
+  std::string stage = "$out";
+  bson_iter_t it, st;
+  if (bson_iter_init(&it, pipeline)) {
+    while (bson_iter_next(&it)) {
+      if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &st) && bson_iter_next(&st)) stage = bson_iter_key(&st);
+    }
+  }
+  return Status(common::kInvalidOptions, fmt::format("{} cannot be used with a 'linearizable' read concern level", stage));
+}
+
 // Runs `pipeline` over db.coll (resolving views) and returns the cursor source, or writes the
 // output ($out/$merge) and returns null.
 Result<std::unique_ptr<CursorSource>> run_pipeline(EngineImpl& e, const CommandContext& c, const std::string& db,
@@ -526,6 +552,7 @@ Result<std::unique_ptr<CursorSource>> run_pipeline(EngineImpl& e, const CommandC
   auto host = std::make_unique<EngineHost>(e, qctx, write_context(c));
   MS_ASSIGN_OR_RETURN(auto p, mql::Pipeline::parse(pipeline.get(), qctx->ectx, host.get()));
   MS_RETURN_IF_ERROR(p->check_namespace(aggregate_one));
+  if (p->writes_output()) MS_RETURN_IF_ERROR(check_output_read_concern(c, user_pipeline));
   std::unique_ptr<mql::DocumentSource> input;
   if (!p->is_collectionless_source() && !aggregate_one) {
     if (is_oplog_ns(db, base)) {

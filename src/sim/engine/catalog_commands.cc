@@ -634,29 +634,34 @@ Status cmd_db_stats(EngineImpl& e, CommandContext& c, bson_t* reply) {
 
 }  // namespace
 
+// The fields and types of the server's appendCollectionStorageStats (storage_stats.cpp):
+// sizes through appendNumber, an int when the value fits.
 void append_storage_stats(const Collection& coll, int64_t scale, bson_t* out) {
   int64_t count = static_cast<int64_t>(coll.count());
   int64_t size = coll.data_size();
-  bson_append_int64(out, "size", -1, size / scale);
-  bson_append_int64(out, "count", -1, count);
-  bson_append_int64(out, "avgObjSize", -1, count ? size / count : 0);
-  bson_append_int64(out, "storageSize", -1, coll.storage_size() / scale);
-  bson_append_int64(out, "freeStorageSize", -1, 0);
+  append_number(out, "size", size / scale);
+  append_number(out, "count", count);
+  if (count) bson_append_int32(out, "avgObjSize", -1, static_cast<int32_t>(size / count));
+  if (coll.version() >= 70) bson_append_int32(out, "numOrphanDocs", -1, 0);
+  append_number(out, "storageSize", coll.storage_size() / scale);
+  append_number(out, "freeStorageSize", 0);
   bson_append_bool(out, "capped", -1, coll.options().capped);
   if (coll.options().capped) {
-    bson_append_int64(out, "max", -1, coll.options().capped_max);
-    bson_append_int64(out, "maxSize", -1, coll.options().capped_size / scale);
+    append_number(out, "max", coll.options().capped_max);
+    append_number(out, "maxSize", coll.options().capped_size / scale);
   }
-  bson_append_int64(out, "nindexes", -1, static_cast<int64_t>(coll.indexes().size()));
-  bson_t ib, sizes;
+  bson_append_int32(out, "nindexes", -1, static_cast<int32_t>(coll.indexes().size()));
+  bson_t details, ib, sizes;
+  bson_append_document_begin(out, "indexDetails", -1, &details);
+  bson_append_document_end(out, &details);
   bson_append_array_begin(out, "indexBuilds", -1, &ib);
   bson_append_array_end(out, &ib);
-  bson_append_int64(out, "totalIndexSize", -1, coll.total_index_size() / scale);
-  bson_append_int64(out, "totalSize", -1, (coll.storage_size() + coll.total_index_size()) / scale);
+  append_number(out, "totalIndexSize", coll.total_index_size() / scale);
+  append_number(out, "totalSize", (coll.storage_size() + coll.total_index_size()) / scale);
   bson_append_document_begin(out, "indexSizes", -1, &sizes);
-  for (const auto& ix : coll.indexes()) bson_append_int64(&sizes, ix->desc().name.c_str(), -1, ix->approximate_size() / scale);
+  for (const auto& ix : coll.indexes()) append_number(&sizes, ix->desc().name.c_str(), ix->approximate_size() / scale);
   bson_append_document_end(out, &sizes);
-  bson_append_int64(out, "scaleFactor", -1, scale);
+  bson_append_int32(out, "scaleFactor", -1, static_cast<int32_t>(scale));
 }
 
 namespace {

@@ -391,6 +391,19 @@ Result<FindSpec> build_find_spec(EngineImpl& e, const CommandContext& c, const F
 
 namespace {
 
+// Parses the filter, projection and sort of a find with the default (simple) collation.
+Status check_find_query(EngineImpl& e, const CommandContext& c, const FindRequest& r) {
+  MS_ASSIGN_OR_RETURN(auto qctx, e.query_context(c, nullptr, nullptr));
+  if (!r.filter.empty()) MS_RETURN_IF_ERROR(mql::Matcher::parse(r.filter.get(), qctx->ectx).status());
+  if (!r.projection.empty() && !r.return_key) {
+    MS_RETURN_IF_ERROR(mql::Projection::parse(r.projection.get(), r.filter.get(), qctx->ectx).status());
+  }
+  if (!r.sort.empty()) {
+    MS_RETURN_IF_ERROR(mql::SortPattern::parse(r.sort.get(), mql::SortPattern::Syntax::kFind).status());
+  }
+  return Status::OK();
+}
+
 Status cmd_find(EngineImpl& e, CommandContext& c, bson_t* reply) {
   MS_ASSIGN_OR_RETURN(FindRequest r, parse_find(c));
   MS_RETURN_IF_ERROR(validate_collection_name(r.db, r.coll));
@@ -399,6 +412,9 @@ Status cmd_find(EngineImpl& e, CommandContext& c, bson_t* reply) {
   if (e.catalog.find_view(r.db, r.coll)) return run_find_on_view(e, c, r, reply);
   auto coll = e.catalog.find(r.db, r.coll);
   if (!coll) {
+    // The server parses the query before it looks for the collection: a bad filter,
+    // projection or sort fails even on a missing collection.
+    MS_RETURN_IF_ERROR(check_find_query(e, c, r));
     append_empty_cursor(reply, ns);
     return Status::OK();
   }
