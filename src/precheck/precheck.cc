@@ -434,7 +434,8 @@ class Runner {
     if (!need_catalog(id)) return;
     if (report_.source.server.topology == Topology::kStandalone) return not_checked(id, "the source has no oplog");
     int64_t size = report_.plan.total_size();
-    int64_t copy_s = std::max<int64_t>(1, size / std::max<int64_t>(1, copy_rate_bytes()));
+    int64_t rate = std::max<int64_t>(1, copy_rate_bytes());
+    int64_t copy_s = std::max<int64_t>(1, (size + rate - 1) / rate);
     std::string estimate = "estimated copy " + duration(copy_s) + " (" + mib(size) + " at " +
                            std::to_string(copy_rate_bytes() / (1024 * 1024)) + " MiB/s)";
     if (report_.source.server.topology == Topology::kSharded) {
@@ -461,8 +462,9 @@ class Runner {
     if (stats.ok()) {
       auto used = number(stats->get(), "size");
       auto max = number(stats->get(), "maxSize");
-      if (used && max && *used > 0 && *max > *used && window > 0) {
-        projected = window * *max / *used;
+      if (used && max && *used > 0 && *max > *used) {
+        // Entries of less than a second still took up to a second to write.
+        projected = std::max<int64_t>(window, 1) * *max / *used;
         growth = " (" + duration(projected) + " when full at " + mib(*max) + ")";
       }
     }

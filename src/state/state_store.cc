@@ -223,7 +223,10 @@ TaskLock::~TaskLock() {
 
 common::Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, const OpenOptions& options) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // Owner-only: the store names hosts, users and task files.
+  if (std::filesystem::create_directories(dir, ec)) {
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  }
   if (ec) return common::Status(common::kBadValue, "state directory " + dir + ": " + ec.message());
   std::filesystem::create_directories(dir + "/locks", ec);
   if (ec) return common::Status(common::kBadValue, "state directory " + dir + "/locks: " + ec.message());
