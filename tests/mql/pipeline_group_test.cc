@@ -196,41 +196,20 @@ TEST_F(GroupTest, GroupsManyDocuments) {
     common::append_int32(d.mut(), "v", i);
     docs.push_back(std::move(d));
   }
-  auto p = Parse(R"([{"$group": {"_id": "$k", "n": {"$sum": 1}, "s": {"$sum": "$v"}}}, {"$sort": {"_id": 1}}, {"$limit": 2}])");
-  ASSERT_TRUE(p.ok());
-  auto src = (*p)->run(make_vector_source(std::move(docs)));
-  ASSERT_TRUE(src.ok());
-  std::string out;
-  while (true) {
-    auto d = (*src)->next();
-    ASSERT_TRUE(d.ok());
-    if (!*d) break;
-    out += Show((*d)->get()) + "\n";
-  }
-  // k = 0: i = 0, 7, ..., 19999 - (19999 % 7) → 2858 values summing to 7 * (2857 * 2858 / 2).
-  EXPECT_EQ(out, "{_id: 0, n: 2858, s: 28578571}\n{_id: 1, n: 2857, s: 28561429}\n");
+  // k = 0: i = 0, 7, ..., 19999 → 2858 values summing to 7 * (2857 * 2858 / 2).
+  EXPECT_EQ(RunDocs(R"([{"$group": {"_id": "$k", "n": {"$sum": 1}, "s": {"$sum": "$v"}}}, {"$sort": {"_id": 1}},
+                        {"$limit": 2}])",
+                    std::move(docs)),
+            "{_id: 0, n: 2858, s: 28578571}\n{_id: 1, n: 2857, s: 28561429}");
 }
 
 TEST_F(GroupTest, GroupMemoryLimit) {
   ctx_.allow_disk_use = false;
   std::vector<Bson> docs = BigDocs(110, 1024 * 1024);
-  auto p = Parse(R"([{"$group": {"_id": "$_id", "all": {"$push": "$s"}}}])");
-  ASSERT_TRUE(p.ok());
-  auto src = (*p)->run(make_vector_source(docs));
-  ASSERT_TRUE(src.ok());
-  auto r = (*src)->next();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), 292);
-  EXPECT_EQ(r.status().message(),
-            "Exceeded memory limit for $group, but didn't allow external sort. Pass allowDiskUse:true to opt in.");
+  EXPECT_EQ(RunDocs(R"([{"$group": {"_id": "$_id", "all": {"$push": "$s"}}}])", docs),
+            "ERR 292 Exceeded memory limit for $group, but didn't allow external sort. Pass allowDiskUse:true to opt in.");
   ctx_.allow_disk_use = true;
-  auto q = Parse(R"([{"$group": {"_id": "$_id", "all": {"$push": "$s"}}}, {"$count": "n"}])");
-  ASSERT_TRUE(q.ok());
-  auto s2 = (*q)->run(make_vector_source(docs));
-  ASSERT_TRUE(s2.ok());
-  auto n = (*s2)->next();
-  ASSERT_TRUE(n.ok() && *n) << n.status().to_string();
-  EXPECT_EQ(Show((*n)->get()), "{n: 110}");
+  EXPECT_EQ(RunDocs(R"([{"$group": {"_id": "$_id", "all": {"$push": "$s"}}}, {"$count": "n"}])", docs), "{n: 110}");
 }
 
 // ---- $bucket --------------------------------------------------------------------------------

@@ -180,34 +180,15 @@ TEST_F(PipelineTest, SortValidation) {
 TEST_F(PipelineTest, SortMemoryLimitWithoutDiskUse) {
   ctx_.allow_disk_use = false;
   std::vector<Bson> docs = BigDocs(110, 1024 * 1024);
-  auto p = Parse(R"([{"$sort": {"_id": -1}}])");
-  ASSERT_TRUE(p.ok());
-  auto src = (*p)->run(make_vector_source(docs));
-  ASSERT_TRUE(src.ok());
-  auto r = (*src)->next();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), 292);
-  EXPECT_EQ(r.status().message(),
-            "Sort exceeded memory limit of 104857600 bytes, but did not opt in to external sorting.");
-
+  EXPECT_EQ(RunDocs(R"([{"$sort": {"_id": -1}}])", docs),
+            "ERR 292 Sort exceeded memory limit of 104857600 bytes, but did not opt in to external sorting.");
+  // A top-k sort holds only k documents and never hits the limit.
+  EXPECT_EQ(RunDocs(R"([{"$sort": {"_id": -1}}, {"$limit": 2}, {"$project": {"_id": 1}}])", docs),
+            "{_id: 109}\n{_id: 108}");
   // Allowed disk use (the 6.0+ default): the sort completes in memory.
   ctx_.allow_disk_use.reset();
-  auto q = Parse(R"([{"$sort": {"_id": -1}}, {"$project": {"_id": 1}}])");
-  ASSERT_TRUE(q.ok());
-  auto s2 = (*q)->run(make_vector_source(docs));
-  ASSERT_TRUE(s2.ok());
-  auto first = (*s2)->next();
-  ASSERT_TRUE(first.ok() && *first);
-  EXPECT_EQ(Show((*first)->get()), "{_id: 109}");
-  // A top-k sort holds only k documents and never hits the limit.
-  ctx_.allow_disk_use = false;
-  auto k = Parse(R"([{"$sort": {"_id": -1}}, {"$limit": 2}, {"$project": {"_id": 1}}])");
-  ASSERT_TRUE(k.ok());
-  auto s3 = (*k)->run(make_vector_source(docs));
-  ASSERT_TRUE(s3.ok());
-  auto top = (*s3)->next();
-  ASSERT_TRUE(top.ok() && *top) << top.status().to_string();
-  EXPECT_EQ(Show((*top)->get()), "{_id: 109}");
+  EXPECT_EQ(RunDocs(R"([{"$sort": {"_id": -1}}, {"$skip": 108}, {"$project": {"_id": 1}}])", docs),
+            "{_id: 1}\n{_id: 0}");
 }
 
 // ---- $count ---------------------------------------------------------------------------------

@@ -206,9 +206,14 @@ class PipelineFixture : public ::testing::Test {
   }
 
   std::string Run(const std::string& pipeline, const std::string& input = "[]") {
+    return RunDocs(pipeline, Docs(input));
+  }
+
+  // As Run() over documents built by the test.
+  std::string RunDocs(const std::string& pipeline, std::vector<Bson> input) {
     auto p = Parse(pipeline);
     if (!p.ok()) return "ERR " + std::to_string(p.status().code()) + " " + p.status().message();
-    auto src = (*p)->run(make_vector_source(Docs(input)));
+    auto src = (*p)->run(make_vector_source(std::move(input)));
     if (!src.ok()) return "ERR " + std::to_string(src.status().code()) + " " + src.status().message();
     std::string out;
     while (true) {
