@@ -114,8 +114,14 @@ TEST(ReplOplog, TailableAwaitDataSeesLaterWrites) {
   EXPECT_EQ(cur.batch().size(), 0u);
   ASSERT_NE(cur.cursor_id(), 0);  // the oplog has records: the cursor lives on
   std::thread writer([&s] {
+    // Its own client: a mongoc_client_t serves one thread at a time.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    s.must("t", R"({"insert": "c", "documents": [{"_id": 1}]})");
+    mongoc_client_t* c = mongoc_client_new(s.uri().c_str());
+    bson_t* cmd = BCON_NEW("insert", BCON_UTF8("c"), "documents", "[", "{", "_id", BCON_INT32(1), "}", "]");
+    bson_error_t err;
+    EXPECT_TRUE(mongoc_client_command_simple(c, "t", cmd, nullptr, nullptr, &err)) << err.message;
+    bson_destroy(cmd);
+    mongoc_client_destroy(c);
   });
   auto t0 = std::chrono::steady_clock::now();
   Reply more = s.must("local", "{\"getMore\": {\"$numberLong\": \"" + std::to_string(cur.cursor_id()) +

@@ -68,8 +68,6 @@ TEST(ReplRetryableWrites, SessionRulesAndErrors) {
   EXPECT_EQ(multi.code(), 72);
   Reply find = s.run("t", std::string(R"({"find": "c", )") + kLsid + ", " + txn(12) + "}");
   EXPECT_EQ(find.code(), 50768);
-  Reply no_lsid = s.run("t", std::string(R"({"insert": "c", "documents": [{"_id": 2}], )") + txn(1) + "}");
-  EXPECT_EQ(no_lsid.code(), 72);
 }
 
 TEST(ReplRetryableWrites, StandaloneRefusesTransactionNumbers) {
