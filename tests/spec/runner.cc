@@ -44,6 +44,9 @@ struct Err {
   uint32_t code = 0;
   std::string message;
   Doc reply;             // the server reply / write result, when there is one
+  // The server's own reply to the failed command, as command monitoring saw it (libmongoc's
+  // write helpers hand back a write result instead); empty when none.
+  Doc server_reply;
   Val partial_result;    // e.g. the BulkWriteResult carried by a bulk write exception
 };
 
@@ -53,6 +56,7 @@ struct OpResult {
   mongoc_cursor_t* cursor = nullptr;  // createFindCursor: the cursor entity to save
   std::optional<Doc> first;           // its first document, read at creation
   mongoc_client_session_t* own_session = nullptr;  // see CursorEntity
+  mongoc_change_stream_t* stream = nullptr;        // createChangeStream
 };
 
 Err from_bson_error(const bson_error_t& e, const bson_t* reply) {
@@ -88,15 +92,26 @@ const std::set<std::string> kSensitive = {"authenticate", "saslstart",      "sas
                                           "createuser",   "updateuser",     "copydbgetnonce",
                                           "copydbsaslstart", "copydb"};
 
+// An SDAM event as the unified format compares it: its name and the types of the previous
+// and new descriptions.
+struct SdamEvent {
+  std::string type;  // topologyDescriptionChangedEvent, serverDescriptionChangedEvent
+  std::string previous, current;
+};
+
 struct ClientEntity {
   mongoc_client_t* client = nullptr;
   bool started = false, succeeded = false, failed = false;
+  bool topology_events = false, server_events = false;
+  std::vector<SdamEvent> sdam;
   std::set<std::string> ignore;
   bool observe_sensitive = false;
   bool listening = true;
   std::vector<Event> events;
   std::set<int64_t> sensitive_request_ids;
   std::map<int64_t, std::string> database_of_request;  // libmongoc 1.23 reports it only on start
+  // The last reply any command of this client got, observed or not (for errorResponse).
+  Doc last_reply;
 
   bool want(const std::string& name, bool speculative) const {
     if (!listening) return false;
@@ -135,6 +150,7 @@ void on_started(const mongoc_apm_command_started_t* e) {
 
 void on_succeeded(const mongoc_apm_command_succeeded_t* e) {
   auto* c = static_cast<ClientEntity*>(mongoc_apm_command_succeeded_get_context(e));
+  c->last_reply = Doc(mongoc_apm_command_succeeded_get_reply(e));
   if (c->sensitive_request_ids.count(mongoc_apm_command_succeeded_get_request_id(e))) return;
   if (!c->succeeded) return;
   Event ev;
@@ -149,6 +165,7 @@ void on_succeeded(const mongoc_apm_command_succeeded_t* e) {
 
 void on_failed(const mongoc_apm_command_failed_t* e) {
   auto* c = static_cast<ClientEntity*>(mongoc_apm_command_failed_get_context(e));
+  if (const bson_t* reply = mongoc_apm_command_failed_get_reply(e)) c->last_reply = Doc(reply);
   if (c->sensitive_request_ids.count(mongoc_apm_command_failed_get_request_id(e))) return;
   if (!c->failed) return;
   Event ev;
@@ -158,6 +175,39 @@ void on_failed(const mongoc_apm_command_failed_t* e) {
   ev.has_service_id = mongoc_apm_command_failed_get_service_id(e) != nullptr;
   ev.has_server_connection_id = mongoc_apm_command_failed_get_server_connection_id(e) != -1;
   c->events.push_back(std::move(ev));
+}
+
+void on_topology_changed(const mongoc_apm_topology_changed_t* e) {
+  auto* c = static_cast<ClientEntity*>(mongoc_apm_topology_changed_get_context(e));
+  if (!c->topology_events) return;
+  SdamEvent ev;
+  ev.type = "topologyDescriptionChangedEvent";
+  ev.previous = mongoc_topology_description_type(mongoc_apm_topology_changed_get_previous_description(e));
+  ev.current = mongoc_topology_description_type(mongoc_apm_topology_changed_get_new_description(e));
+  c->sdam.push_back(ev);
+}
+
+void on_server_changed(const mongoc_apm_server_changed_t* e) {
+  auto* c = static_cast<ClientEntity*>(mongoc_apm_server_changed_get_context(e));
+  if (!c->server_events) return;
+  SdamEvent ev;
+  ev.type = "serverDescriptionChangedEvent";
+  ev.previous = mongoc_server_description_type(mongoc_apm_server_changed_get_previous_description(e));
+  ev.current = mongoc_server_description_type(mongoc_apm_server_changed_get_new_description(e));
+  c->sdam.push_back(ev);
+}
+
+// Whether an SDAM event matches an expected one ({previousDescription: {type}, newDescription:
+// {type}}, either optional).
+bool sdam_matches(const SdamEvent& ev, const std::string& type, const bson_t* want) {
+  if (ev.type != type) return false;
+  for (const char* k : {"previousDescription", "newDescription"}) {
+    if (auto d = get_doc(want, k)) {
+      if (auto t = get_str(d->get(), "type"); t && *t != (std::string_view(k) == "newDescription" ? ev.current : ev.previous))
+        return false;
+    }
+  }
+  return true;
 }
 
 struct DatabaseEntity {
@@ -176,14 +226,17 @@ struct SessionEntity {
 };
 struct CursorEntity {
   mongoc_cursor_t* cursor = nullptr;
+  mongoc_change_stream_t* stream = nullptr;  // a change stream entity instead of a cursor
   std::optional<Doc> first;  // read when the cursor was created (so creation surfaces errors)
   // The runner's own session of a command cursor opened without one, so that its getMores
   // carry the command's lsid; ended after the cursor.
   mongoc_client_session_t* own_session = nullptr;
   void destroy() {
     if (cursor) mongoc_cursor_destroy(cursor);
+    if (stream) mongoc_change_stream_destroy(stream);
     if (own_session) mongoc_client_session_destroy(own_session);
     cursor = nullptr;
+    stream = nullptr;
     own_session = nullptr;
   }
 };
@@ -429,6 +482,8 @@ class TestRun {
   OpResult session_op(const std::string& name, SessionEntity& s, const Doc& args);
   OpResult cursor_op(const std::string& name, const std::string& id, const Doc& args);
   OpResult bucket_op(const std::string& name, BucketEntity& b, const Doc& args);
+  OpResult open_change_stream(mongoc_client_t* client, mongoc_database_t* db, mongoc_collection_t* coll,
+                              const Doc& args);
   OpResult command_cursor(const std::string& name, DatabaseEntity& d, const Doc& args);
   // Runs a cursor-returning command on one server and session and wraps its reply in a
   // cursor (drained at once when `drain_now`). `args` give session, batchSize, comment.
@@ -561,8 +616,9 @@ std::string TestRun::create_entities(const bson_t* list) {
           if (ev == "commandStartedEvent") ce->started = true;
           else if (ev == "commandSucceededEvent") ce->succeeded = true;
           else if (ev == "commandFailedEvent") ce->failed = true;
-          // CMAP/SDAM events are not observable through libmongoc's single-threaded client;
-          // tests asserting them fail in check_events.
+          else if (ev == "topologyDescriptionChangedEvent") ce->topology_events = true;
+          else if (ev == "serverDescriptionChangedEvent") ce->server_events = true;
+          // libmongoc 1.23 has no CMAP events: tests asserting them fail in check_events.
         }
       }
       if (auto ign = get_doc(spec.get(), "ignoreCommandMonitoringEvents")) {
@@ -585,6 +641,8 @@ std::string TestRun::create_entities(const bson_t* list) {
       mongoc_apm_set_command_started_cb(cbs, on_started);
       mongoc_apm_set_command_succeeded_cb(cbs, on_succeeded);
       mongoc_apm_set_command_failed_cb(cbs, on_failed);
+      mongoc_apm_set_topology_changed_cb(cbs, on_topology_changed);
+      mongoc_apm_set_server_changed_cb(cbs, on_server_changed);
       mongoc_client_set_apm_callbacks(ce->client, cbs, ce.get());
       mongoc_apm_callbacks_destroy(cbs);
       st_.clients[*id] = std::move(ce);
@@ -678,8 +736,8 @@ std::string TestRun::run_operation(const Doc& op) {
   Doc args = get_doc(op.get(), "arguments").value_or(Doc());
   OpResult r = dispatch(name, object, args);
   if (!error.empty()) return error;
-  if (r.cursor) {
-    CursorEntity ce{r.cursor, std::move(r.first), r.own_session};
+  if (r.cursor || r.stream) {
+    CursorEntity ce{r.cursor, r.stream, std::move(r.first), r.own_session};
     auto save = get_str(op.get(), "saveResultAsEntity");
     if (!save || st_.exists(*save)) {
       ce.destroy();
@@ -777,8 +835,9 @@ std::string TestRun::check_error(const bson_t* expected, const Err& e) {
       }
     } else if (k == "errorResponse") {
       Doc want = iter_doc(&it);
-      std::string m = match_doc(want.get(), e.reply.get(), ctx);
-      if (!m.empty()) return "errorResponse mismatch: " + m + " (reply " + e.reply.json() + ")";
+      const Doc& response = e.server_reply.empty() ? e.reply : e.server_reply;
+      std::string m = match_doc(want.get(), response.get(), ctx);
+      if (!m.empty()) return "errorResponse mismatch: " + m + " (reply " + response.json() + ")";
     } else if (k == "expectResult") {
       Val want(&it);
       std::string m = match_val(want, e.partial_result, true, ctx);
@@ -798,10 +857,30 @@ std::string TestRun::check_events(const bson_t* expect_events) {
     Doc exp = iter_doc(&it);
     std::string cid = get_str(exp.get(), "client").value_or("");
     std::string type = get_str(exp.get(), "eventType").value_or("command");
-    if (type != "command") return "expectEvents of eventType " + type + " are not supported (libmongoc single-threaded client)";
+    if (type != "command" && type != "sdam")
+      return "expectEvents of eventType " + type + " are not supported (libmongoc 1.23 has no CMAP events)";
     auto c = st_.clients.find(cid);
     if (c == st_.clients.end()) return "expectEvents: client entity '" + cid + "' is not defined";
     bool ignore_extra = get_bool(exp.get(), "ignoreExtraEvents").value_or(false);
+    if (type == "sdam") {
+      Doc events = get_doc(exp.get(), "events").value_or(Doc());
+      const auto& actual = c->second->sdam;
+      size_t n = bson_count_keys(events.get());
+      if (actual.size() < n || (!ignore_extra && actual.size() != n))
+        return "client " + cid + ": expected " + std::to_string(n) + " SDAM events, got " + std::to_string(actual.size());
+      bson_iter_t ei;
+      bson_iter_init(&ei, events.get());
+      for (size_t i = 0; bson_iter_next(&ei); ++i) {
+        Doc ev = iter_doc(&ei);
+        auto ks = keys(ev.get());
+        if (ks.size() != 1) return "malformed expected event";
+        Doc body = get_doc(ev.get(), ks[0].c_str()).value_or(Doc());
+        if (!sdam_matches(actual[i], ks[0], body.get()))
+          return "SDAM event " + std::to_string(i) + ": got " + actual[i].type + " " + actual[i].previous + " -> " +
+                 actual[i].current + ", expected " + ev.json();
+      }
+      continue;
+    }
     Doc events = get_doc(exp.get(), "events").value_or(Doc());
     auto& actual = c->second->events;
     size_t n = bson_count_keys(events.get());
@@ -935,8 +1014,23 @@ Val ensure_id(Doc* d) {
 
 OpResult TestRun::dispatch(const std::string& name, const std::string& object, const Doc& args) {
   if (object == "testRunner") return runner_op(name, args);
-  if (auto c = st_.collections.find(object); c != st_.collections.end()) return collection_op(name, c->second, args);
-  if (auto d = st_.databases.find(object); d != st_.databases.end()) return database_op(name, d->second, args);
+  // The server's reply to an operation's failed command, for errorResponse.
+  auto with_server_reply = [this](const std::string& client, OpResult r) {
+    auto c = st_.clients.find(client);
+    if (r.err.is_error && !r.err.client_error && c != st_.clients.end()) r.err.server_reply = c->second->last_reply;
+    return r;
+  };
+  auto clear_reply = [this](const std::string& client) {
+    if (auto c = st_.clients.find(client); c != st_.clients.end()) c->second->last_reply = Doc();
+  };
+  if (auto c = st_.collections.find(object); c != st_.collections.end()) {
+    clear_reply(c->second.client);
+    return with_server_reply(c->second.client, collection_op(name, c->second, args));
+  }
+  if (auto d = st_.databases.find(object); d != st_.databases.end()) {
+    clear_reply(d->second.client);
+    return with_server_reply(d->second.client, database_op(name, d->second, args));
+  }
   if (auto c = st_.clients.find(object); c != st_.clients.end()) return client_op(name, *c->second, args);
   if (auto s = st_.sessions.find(object); s != st_.sessions.end()) return session_op(name, s->second, args);
   if (st_.cursors.count(object)) return cursor_op(name, object, args);
@@ -1628,7 +1722,7 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
     if (!ok) r.err = from_bson_error(e, nullptr);
     return r;
   }
-  if (name == "createChangeStream" || name == "watch") return fail_opts("change streams are not supported by this runner");
+  if (name == "createChangeStream") return open_change_stream(nullptr, nullptr, c.coll, args);
   if (name.find("SearchIndex") != std::string::npos) return fail_opts("search index helpers are not in libmongoc 1.23");
   return fail_opts("unsupported collection operation " + name);
 }
@@ -1727,7 +1821,7 @@ OpResult TestRun::database_op(const std::string& name, DatabaseEntity& d, const 
     return r;
   }
   if (name == "createCommandCursor" || name == "runCursorCommand") return command_cursor(name, d, args);
-  if (name == "createChangeStream" || name == "watch") return fail_opts("change streams are not supported by this runner");
+  if (name == "createChangeStream") return open_change_stream(nullptr, d.db, nullptr, args);
   return fail_opts("unsupported database operation " + name);
 }
 
@@ -1803,10 +1897,37 @@ OpResult TestRun::cursor_command(mongoc_database_t* db, const std::string& clien
   return r;
 }
 
+// createChangeStream on a client, database or collection (exactly one non-null): libmongoc's
+// watch helpers, which also resume as the change streams spec says.
+OpResult TestRun::open_change_stream(mongoc_client_t* client, mongoc_database_t* db, mongoc_collection_t* coll,
+                                     const Doc& args) {
+  OpResult r;
+  Doc pipeline, opts;
+  Doc stages = get_doc(args.get(), "pipeline").value_or(Doc());
+  BSON_APPEND_ARRAY(pipeline.get(), "pipeline", stages.get());
+  if (auto m = build_opts(args, {"pipeline"}, &opts); !m.empty()) {
+    r.err = client_err(m);
+    return r;
+  }
+  mongoc_change_stream_t* cs = client ? mongoc_client_watch(client, pipeline.get(), opts.get())
+                               : db   ? mongoc_database_watch(db, pipeline.get(), opts.get())
+                                      : mongoc_collection_watch(coll, pipeline.get(), opts.get());
+  bson_error_t e;
+  const bson_t* reply = nullptr;
+  if (mongoc_change_stream_error_document(cs, &e, &reply)) {
+    r.err = from_bson_error(e, reply);
+    mongoc_change_stream_destroy(cs);
+    return r;
+  }
+  r.stream = cs;
+  return r;
+}
+
 OpResult TestRun::client_op(const std::string& name, ClientEntity& c, const Doc& args) {
   OpResult r;
   Doc opts;
   bson_error_t e;
+  if (name == "createChangeStream") return open_change_stream(c.client, nullptr, nullptr, args);
   if (name == "listDatabases") {
     if (auto m = build_opts(args, {}, &opts); !m.empty()) {
       r.err = client_err(m);
@@ -1906,6 +2027,30 @@ OpResult TestRun::session_op(const std::string& name, SessionEntity& s, const Do
 OpResult TestRun::cursor_op(const std::string& name, const std::string& id, const Doc&) {
   OpResult r;
   auto& cur = st_.cursors[id];
+  if (cur.stream && (name == "iterateUntilDocumentOrError" || name == "iterateOnce")) {
+    // A change stream's next() returns nothing while a getMore comes back empty; iterate
+    // until an event or an error (bounded, so a missing event fails the test).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (true) {
+      const bson_t* doc = nullptr;
+      bson_error_t e;
+      const bson_t* reply = nullptr;
+      if (mongoc_change_stream_next(cur.stream, &doc)) {
+        r.value = Val::from_doc(doc);
+        return r;
+      }
+      if (mongoc_change_stream_error_document(cur.stream, &e, &reply)) {
+        r.err = from_bson_error(e, reply);
+        return r;
+      }
+      if (name == "iterateOnce") return r;
+      if (std::chrono::steady_clock::now() > deadline) {
+        r.err = client_err("no change event within 10 seconds");
+        error = r.err.message;
+        return r;
+      }
+    }
+  }
   if (name == "iterateUntilDocumentOrError" || name == "iterateOnce") {
     const bson_t* doc = nullptr;
     bson_error_t e;
@@ -2129,6 +2274,29 @@ OpResult TestRun::runner_op(const std::string& name, const Doc& args) {
     int64_t want = get_int(args.get(), "connections").value_or(-1);
     if (want != 0) return fail("expected " + std::to_string(want) + " connections checked out, single-threaded client has 0");
     return r;
+  }
+  if (name == "waitForEvent") {
+    auto cid = get_str(args.get(), "client").value_or("");
+    auto c = st_.clients.find(cid);
+    if (c == st_.clients.end()) return fail("no client " + cid);
+    Doc ev = get_doc(args.get(), "event").value_or(Doc());
+    auto ks = keys(ev.get());
+    if (ks.size() != 1) return fail("waitForEvent needs one event");
+    Doc want = get_doc(ev.get(), ks[0].c_str()).value_or(Doc());
+    int64_t count = get_int(args.get(), "count").value_or(1);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (true) {
+      int64_t seen = 0;
+      for (const auto& s : c->second->sdam) seen += sdam_matches(s, ks[0], want.get());
+      for (const auto& e : c->second->events) seen += e.type == ks[0];
+      if (seen >= count) return r;
+      if (std::chrono::steady_clock::now() > deadline)
+        return fail("waitForEvent: " + std::to_string(seen) + " of " + std::to_string(count) + " " + ks[0]);
+      // A single-threaded client monitors its servers when it selects one.
+      mongoc_server_description_t* sd = mongoc_client_select_server(c->second->client, false, nullptr, &e);
+      if (sd) mongoc_server_description_destroy(sd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   if (name == "wait") {
     std::this_thread::sleep_for(std::chrono::milliseconds(get_int(args.get(), "ms").value_or(0)));
