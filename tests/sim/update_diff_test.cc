@@ -633,12 +633,23 @@ TEST(UpdateDiffApply, ReplacementKeepsTheOldIdWhenMissing) {
   EXPECT_EQ(C(*r), C(J(R"({"_id": 7, "c": 3})")));
 }
 
+struct ApplyCase {
+  const char* o;
+  const char* want;
+};
+
+// Each entry applied to `doc` gives `want`.
+void ExpectApplied(const std::string& doc, std::initializer_list<ApplyCase> cases) {
+  Bson d = J(doc);
+  for (const auto& c : cases) {
+    auto r = apply_update_entry(d.get(), J(c.o).get());
+    ASSERT_TRUE(r.ok()) << c.o << ": " << r.status().to_string();
+    EXPECT_EQ(C(*r), C(J(c.want))) << c.o;
+  }
+}
+
 TEST(UpdateDiffApply, DeltaSemantics) {
-  Bson doc = J(R"({"_id": 1, "a": 1, "b": {"c": 1}, "arr": [1, 2, 3], "x": 5})");
-  struct Case {
-    const char* o;
-    const char* want;
-  } cases[] = {
+  ExpectApplied(R"({"_id": 1, "a": 1, "b": {"c": 1}, "arr": [1, 2, 3], "x": 5})", {
       // Updates of missing fields and inserts go to the end, inserts after updates.
       {R"({"$v": 2, "diff": {"u": {"a": 2, "n": 1}, "i": {"x": 6}}})",
        R"({"_id": 1, "a": 2, "b": {"c": 1}, "arr": [1, 2, 3], "n": 1, "x": 6})"},
@@ -655,20 +666,11 @@ TEST(UpdateDiffApply, DeltaSemantics) {
        R"({"_id": 1, "a": 1, "b": {"c": 1}, "arr": [1, null, 3, null, null, null, null, null], "x": 5})"},
       // Deleting _id: the old one is kept.
       {R"({"$v": 2, "diff": {"d": {"_id": false, "a": false}}})", R"({"_id": 1, "b": {"c": 1}, "arr": [1, 2, 3], "x": 5})"},
-  };
-  for (const auto& c : cases) {
-    auto r = apply_update_entry(doc.get(), J(c.o).get());
-    ASSERT_TRUE(r.ok()) << c.o << ": " << r.status().to_string();
-    EXPECT_EQ(C(*r), C(J(c.want))) << c.o;
-  }
+  });
 }
 
 TEST(UpdateDiffApply, V1EntriesAsASecondary) {
-  Bson doc = J(R"({"_id": 1, "a": 1, "s": "x", "arr": [1, 2]})");
-  struct Case {
-    const char* o;
-    const char* want;
-  } cases[] = {
+  ExpectApplied(R"({"_id": 1, "a": 1, "s": "x", "arr": [1, 2]})", {
       {R"({"$v": 1, "$set": {"b.c": 1, "a": 2}, "$unset": {"s": true}})",
        R"({"_id": 1, "a": 2, "arr": [1, 2], "b": {"c": 1}})"},
       // Without $v (pre-3.6 entries), through arrays, and past their end.
@@ -676,12 +678,10 @@ TEST(UpdateDiffApply, V1EntriesAsASecondary) {
       {R"({"$unset": {"arr.0": true}})", R"({"_id": 1, "a": 1, "s": "x", "arr": [null, 2]})"},
       // A path through a scalar cannot be created: skipped, the rest applies.
       {R"({"$v": 1, "$set": {"s.t": 1, "n": 2}})", R"({"_id": 1, "a": 1, "s": "x", "arr": [1, 2], "n": 2})"},
-  };
-  for (const auto& c : cases) {
-    auto r = apply_update_entry(doc.get(), J(c.o).get());
-    ASSERT_TRUE(r.ok()) << c.o << ": " << r.status().to_string();
-    EXPECT_EQ(C(*r), C(J(c.want))) << c.o;
-  }
+      // String order: "arr.10" pads first, then "arr.3" sets one of the nulls.
+      {R"({"$v": 1, "$set": {"arr.3": 3, "arr.10": 10}})",
+       R"({"_id": 1, "a": 1, "s": "x", "arr": [1, 2, null, 3, null, null, null, null, null, null, 10]})"},
+  });
 }
 
 TEST(UpdateDiffApply, MalformedEntriesAreRejected) {

@@ -102,17 +102,10 @@ struct Node {
 };
 
 std::vector<std::string> split_path(std::string_view dotted) {
+  const mql::FieldPath path(dotted);
   std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t dot = dotted.find('.', start);
-    if (dot == std::string_view::npos) {
-      parts.emplace_back(dotted.substr(start));
-      return parts;
-    }
-    parts.emplace_back(dotted.substr(start, dot - start));
-    start = dot + 1;
-  }
+  for (size_t i = 0; i < path.size(); ++i) parts.emplace_back(path.part(i));
+  return parts;
 }
 
 bool is_filter_identifier(std::string_view part) {
