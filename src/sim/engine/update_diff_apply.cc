@@ -8,7 +8,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -34,6 +33,19 @@ std::string elem_string(const bson_iter_t* it) {
 }
 
 Status too_large() { return Status(common::kBSONObjectTooLarge, "BSONObj size exceeds the maximum allowed size"); }
+
+// The first field, in diff order, that the diff names twice.
+template <typename T, typename Name>
+Status duplicate(const std::vector<T>& items, Name name) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (name(items[i]) == name(items[j])) {
+        return Status(4728000, "duplicate field name in diff: " + std::string(name(items[i])));
+      }
+    }
+  }
+  return Status(4728000, "duplicate field name in diff");
+}
 
 // str::parseUnsignedBase10Integer: decimal digits only.
 bool parse_index(std::string_view s, size_t* out) {
@@ -174,52 +186,56 @@ class DiffApplier {
     MS_RETURN_IF_ERROR(read_doc_sections(diff, &sec));
     enum class Kind { kDelete, kUpdate, kInsert, kSubDiff };
     struct Mod {
+      std::string_view name;
       Kind kind;
       bson_iter_t elem;
+      bool appended = false;
     };
-    std::unordered_map<std::string_view, Mod> table;
-    std::vector<Elem> to_insert;  // updates then inserts, in diff order
-    auto add = [&](std::string_view name, Kind k, const bson_iter_t& e) -> Status {
-      if (!table.emplace(name, Mod{k, e}).second) {
-        return Status(4728000, "duplicate field name in diff: " + std::string(name));
-      }
-      return Status::OK();
-    };
+    // In diff order: deletes, updates, inserts, sub-diffs (updates and inserts are appended
+    // in that order when the pre-image lacks them).
+    std::vector<Mod> mods;
     const std::pair<const std::optional<Elem>*, Kind> sections[] = {
         {&sec.deletes, Kind::kDelete}, {&sec.updates, Kind::kUpdate}, {&sec.inserts, Kind::kInsert}};
     for (const auto& [section, kind] : sections) {
       if (!*section) continue;
       bson_iter_t f;
       bson_iter_recurse(&(*section)->it, &f);
-      while (bson_iter_next(&f)) {
-        MS_RETURN_IF_ERROR(add(key_of(&f), kind, f));
-        if (kind != Kind::kDelete) to_insert.push_back({f});
-      }
+      while (bson_iter_next(&f)) mods.push_back({key_of(&f), kind, f});
     }
     for (const Elem& s : sec.subdiffs) {
       MS_RETURN_IF_ERROR(check_sub_diff(&s.it));
-      MS_RETURN_IF_ERROR(add(key_of(&s.it).substr(1), Kind::kSubDiff, s.it));
+      mods.push_back({key_of(&s.it).substr(1), Kind::kSubDiff, s.it});
     }
+    std::vector<uint32_t> by_name(mods.size());
+    for (uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::stable_sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return mods[a].name < mods[b].name; });
+    for (size_t i = 1; i < by_name.size(); ++i) {
+      if (mods[by_name[i]].name == mods[by_name[i - 1]].name) return duplicate(mods, [](const Mod& m) { return m.name; });
+    }
+    auto find = [&](std::string_view k) -> Mod* {
+      auto at = std::lower_bound(by_name.begin(), by_name.end(), k,
+                                 [&](uint32_t i, std::string_view key) { return mods[i].name < key; });
+      return at != by_name.end() && mods[*at].name == k ? &mods[*at] : nullptr;
+    };
 
-    std::unordered_set<std::string_view> appended;
     bson_iter_t it;
     if (!bson_iter_init(&it, pre)) return Status(common::kInvalidBSON, "invalid document");
     while (bson_iter_next(&it)) {
       std::string_view k = key_of(&it);
-      auto m = table.find(k);
-      if (m == table.end()) {
+      Mod* m = find(k);
+      if (!m) {
         bson_append_iter(out, nullptr, 0, &it);
-      } else if (m->second.kind == Kind::kUpdate) {
-        bson_append_iter(out, nullptr, 0, &m->second.elem);
-        appended.insert(k);
-      } else if (m->second.kind == Kind::kSubDiff) {
-        MS_RETURN_IF_ERROR(apply_sub(&it, &m->second.elem, k, out, depth));
+      } else if (m->kind == Kind::kUpdate) {
+        bson_append_iter(out, nullptr, 0, &m->elem);
+        m->appended = true;
+      } else if (m->kind == Kind::kSubDiff) {
+        MS_RETURN_IF_ERROR(apply_sub(&it, &m->elem, k, out, depth));
       }
       // Deleted fields are dropped; inserted ones move to the end.
       if (out->len > kMaxInternalSize) return too_large();
     }
-    for (const Elem& e : to_insert) {
-      if (!appended.count(key_of(&e.it))) bson_append_iter(out, nullptr, 0, &e.it);
+    for (const Mod& m : mods) {
+      if ((m.kind == Kind::kUpdate || m.kind == Kind::kInsert) && !m.appended) bson_append_iter(out, nullptr, 0, &m.elem);
     }
     return out->len > kMaxInternalSize ? too_large() : Status::OK();
   }

@@ -884,11 +884,15 @@ Result<Bson> modifier_log(const bson_t* pre, const bson_t* post, const bson_t* u
                           mql::ServerVersion version) {
   Node root;
   MS_RETURN_IF_ERROR(parse_update(update, &root));
-  mql::ExpressionContext local;
-  local.version = version;
-  const mql::ExpressionContext& ectx = ctx.expr_ctx ? *ctx.expr_ctx : local;
+  std::optional<mql::ExpressionContext> local;
+  if (ctx.array_filters && !ctx.expr_ctx) {
+    local.emplace();
+    local->version = version;
+  }
   std::map<std::string, ArrayFilter> filters;
-  MS_RETURN_IF_ERROR(parse_filters(ctx.array_filters, ectx, &filters));
+  if (ctx.array_filters) {
+    MS_RETURN_IF_ERROR(parse_filters(ctx.array_filters, ctx.expr_ctx ? *ctx.expr_ctx : *local, &filters));
+  }
   Walker walker(pre, ctx.positional_match, filters, version >= 50);
   if (version < 50) {
     V1Logger log;
