@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*engine)->start_background();
+  // Replication state and test faults reach the engine from here on (repl_state.h).
+  state.attach_engine(eng);
   MS_LOG_INFO("mongosim {} ({}, maxWireVersion {}) waiting for connections on {}", opts.full_version(),
               opts.standalone ? "standalone" : "replica set " + opts.replset, opts.max_wire_version(),
               ctx.host_and_port);

@@ -737,7 +737,8 @@ const std::vector<CommandRule>& rules() {
       {"logout", Scope::kNone, {}}, {"connectionStatus", Scope::kNone, {}}, {"listCommands", Scope::kNone, {}},
       {"whatsmyuri", Scope::kNone, {}}, {"_isSelf", Scope::kNone, {}}, {"getnonce", Scope::kNone, {}},
       // Test-only; mongod needs no login for it (it exists only with enableTestCommands).
-      {"configureFailPoint", Scope::kNone, {}},
+      {"configureFailPoint", Scope::kNone, {}}, {"waitForFailPoint", Scope::kNone, {}},
+      {"mongosimControl", Scope::kNone, {}},
       // Sessions and transactions: any user.
       {"startSession", Scope::kAuthenticated, {}}, {"refreshSessions", Scope::kAuthenticated, {}},
       {"endSessions", Scope::kAuthenticated, {}}, {"killSessions", Scope::kAuthenticated, {}},
@@ -754,6 +755,7 @@ const std::vector<CommandRule>& rules() {
       {"replSetReconfig", Scope::kCluster, {A::replSetConfigure}},
       {"replSetStepDown", Scope::kCluster, {A::replSetStateChange}},
       {"replSetFreeze", Scope::kCluster, {A::replSetStateChange}},
+      {"replSetStepUp", Scope::kCluster, {A::replSetStateChange}},
       {"replSetResizeOplog", Scope::kCluster, {A::replSetResizeOplog}},
       {"getDefaultRWConcern", Scope::kCluster, {A::getDefaultRWConcern}},
       {"setDefaultRWConcern", Scope::kCluster, {A::setDefaultRWConcern}},

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "sim/server/repl_commands.h"
+#include "sim/server/test_commands.h"
 #include "sim/server/wire.h"
 
 namespace sim::server {
@@ -29,13 +31,6 @@ namespace {
 
 void append_date(bson_t* b, const char* key, int64_t ms) { bson_append_date_time(b, key, -1, ms); }
 
-void append_optime(bson_t* b, const char* key, Timestamp ts, int64_t term) {
-  bson_t d;
-  bson_append_document_begin(b, key, -1, &d);
-  bson_append_timestamp(&d, "ts", -1, ts.t, ts.i);
-  bson_append_int64(&d, "t", -1, term);
-  bson_append_document_end(b, &d);
-}
 
 void append_string_array(bson_t* b, const char* key, const std::vector<std::string>& v) {
   bson_t arr;
@@ -52,38 +47,6 @@ void append_topology_version(bson_t* b, const ServerContext& ctx) {
   bson_append_oid(&tv, "processId", -1, &ctx.process_id);
   bson_append_int64(&tv, "counter", -1, ctx.topology_counter.load());
   bson_append_document_end(b, &tv);
-}
-
-// electionId: 0x7fffffff followed by the term as 8 big-endian bytes (§2.2).
-bson_oid_t election_id(int64_t term) {
-  bson_oid_t oid;
-  oid.bytes[0] = 0x7f;
-  oid.bytes[1] = oid.bytes[2] = oid.bytes[3] = 0xff;
-  for (int i = 0; i < 8; ++i) oid.bytes[4 + i] = static_cast<uint8_t>(static_cast<uint64_t>(term) >> (56 - 8 * i));
-  return oid;
-}
-
-// The replica-set part of hello (and serverStatus.repl), in mongod's field order.
-void append_replset_fields(bson_t* b, const ServerContext& ctx, bool legacy_names) {
-  append_topology_version(b, ctx);
-  append_string_array(b, "hosts", {ctx.host_and_port});
-  common::append_utf8(b, "setName", ctx.options.replset);
-  bson_append_int32(b, "setVersion", -1, 1);
-  bson_append_bool(b, legacy_names ? "ismaster" : "isWritablePrimary", -1, true);
-  bson_append_bool(b, "secondary", -1, false);
-  common::append_utf8(b, "primary", ctx.host_and_port);
-  common::append_utf8(b, "me", ctx.host_and_port);
-  bson_oid_t eid = election_id(ctx.clock.term());
-  bson_append_oid(b, "electionId", -1, &eid);
-  Timestamp now = ctx.clock.now();
-  int64_t term = ctx.clock.term();
-  bson_t lw;
-  bson_append_document_begin(b, "lastWrite", -1, &lw);
-  append_optime(&lw, "opTime", now, term);
-  append_date(&lw, "lastWriteDate", static_cast<int64_t>(now.t) * 1000);
-  append_optime(&lw, "majorityOpTime", now, term);
-  append_date(&lw, "majorityWriteDate", static_cast<int64_t>(now.t) * 1000);
-  bson_append_document_end(b, &lw);
 }
 
 std::string random_uuid_bytes() {
@@ -355,12 +318,15 @@ Status run_hello(ServerState& st, CommandContext& c, bson_t* reply) {
                                                common::type_alias(bson_iter_type(&it)));
     }
     bson_append_bool(reply, "helloOk", -1, true);
+    if (bson_iter_bool(&it)) c.client.supports_hello = true;
   }
+  // Client::supportsHello: the `hello` command or helloOk, which words errors "primary".
+  if (!legacy) c.client.supports_hello = true;
   if (ctx.options.standalone) {
     bson_append_bool(reply, legacy ? "ismaster" : "isWritablePrimary", -1, true);
     append_topology_version(reply, ctx);
   } else {
-    append_replset_fields(reply, ctx, legacy);
+    append_hello_replication(st, reply, legacy);
   }
   bson_append_int32(reply, "maxBsonObjectSize", -1, kMaxBsonObjectSize);
   bson_append_int32(reply, "maxMessageSizeBytes", -1, kMaxMessageSizeBytes);
@@ -497,12 +463,7 @@ Status run_server_status(ServerState& st, CommandContext& c, bson_t* reply) {
   append_counter_doc(&full, "opcounters", &ctx.opcounters);
   append_counter_doc(&full, "opcountersRepl", nullptr);
 
-  if (!ctx.options.standalone) {
-    bson_append_document_begin(&full, "repl", -1, &d);
-    append_replset_fields(&d, ctx, false);
-    bson_append_int32(&d, "rbid", -1, 1);
-    bson_append_document_end(&full, &d);
-  }
+  append_repl_server_status(st, &full);
 
   bson_append_document_begin(&full, "storageEngine", -1, &d);
   common::append_utf8(&d, "name", "wiredTiger");
@@ -529,6 +490,8 @@ Status run_server_status(ServerState& st, CommandContext& c, bson_t* reply) {
     bson_append_iter(reply, bson_iter_key(&it), -1, &it);
   }
   bson_destroy(&full);
+  // Sections mongod leaves out unless asked for (includeByDefault false).
+  if (flag_true(body, "oplog")) append_oplog_server_status(st, reply);
   return Status::OK();
 }
 
@@ -636,100 +599,6 @@ Status run_get_cmd_line_opts(ServerContext& ctx, bson_t* reply) {
     bson_append_document_end(&parsed, &d);
   }
   bson_append_document_end(reply, &parsed);
-  return Status::OK();
-}
-
-Status no_replication() { return Status(76, "not running with --replSet"); }
-
-Status run_repl_set_get_status(ServerContext& ctx, bson_t* reply) {
-  if (ctx.options.standalone) return no_replication();
-  int64_t now = now_ms();
-  Timestamp ts = ctx.clock.now();
-  int64_t term = ctx.clock.term();
-  int64_t wall = static_cast<int64_t>(ts.t) * 1000;
-  int64_t start_s = ctx.start_time_ms / 1000;
-  common::append_utf8(reply, "set", ctx.options.replset);
-  append_date(reply, "date", now);
-  bson_append_int32(reply, "myState", -1, 1);
-  bson_append_int64(reply, "term", -1, term);
-  common::append_utf8(reply, "syncSourceHost", "");
-  bson_append_int32(reply, "syncSourceId", -1, -1);
-  bson_append_int64(reply, "heartbeatIntervalMillis", -1, 2000);
-  bson_append_int32(reply, "majorityVoteCount", -1, 1);
-  bson_append_int32(reply, "writeMajorityCount", -1, 1);
-  bson_append_int32(reply, "votingMembersCount", -1, 1);
-  bson_append_int32(reply, "writableVotingMembersCount", -1, 1);
-  bson_t opt;
-  bson_append_document_begin(reply, "optimes", -1, &opt);
-  append_optime(&opt, "lastCommittedOpTime", ts, term);
-  append_date(&opt, "lastCommittedWallTime", wall);
-  append_optime(&opt, "readConcernMajorityOpTime", ts, term);
-  append_optime(&opt, "appliedOpTime", ts, term);
-  append_optime(&opt, "durableOpTime", ts, term);
-  append_date(&opt, "lastAppliedWallTime", wall);
-  append_date(&opt, "lastDurableWallTime", wall);
-  bson_append_document_end(reply, &opt);
-  bson_t members, m;
-  bson_append_array_begin(reply, "members", -1, &members);
-  bson_append_document_begin(&members, "0", -1, &m);
-  bson_append_int32(&m, "_id", -1, 0);
-  common::append_utf8(&m, "name", ctx.host_and_port);
-  bson_append_double(&m, "health", -1, 1.0);
-  bson_append_int32(&m, "state", -1, 1);
-  common::append_utf8(&m, "stateStr", "PRIMARY");
-  bson_append_int32(&m, "uptime", -1, static_cast<int32_t>((now - ctx.start_time_ms) / 1000));
-  append_optime(&m, "optime", ts, term);
-  append_date(&m, "optimeDate", wall);
-  append_date(&m, "lastAppliedWallTime", wall);
-  append_date(&m, "lastDurableWallTime", wall);
-  common::append_utf8(&m, "syncSourceHost", "");
-  bson_append_int32(&m, "syncSourceId", -1, -1);
-  common::append_utf8(&m, "infoMessage", "");
-  bson_append_timestamp(&m, "electionTime", -1, static_cast<uint32_t>(start_s), 1);
-  append_date(&m, "electionDate", start_s * 1000);
-  bson_append_int32(&m, "configVersion", -1, 1);
-  bson_append_int32(&m, "configTerm", -1, static_cast<int32_t>(term));
-  bson_append_bool(&m, "self", -1, true);
-  common::append_utf8(&m, "lastHeartbeatMessage", "");
-  bson_append_document_end(&members, &m);
-  bson_append_array_end(reply, &members);
-  return Status::OK();
-}
-
-Status run_repl_set_get_config(ServerContext& ctx, bson_t* reply) {
-  if (ctx.options.standalone) return no_replication();
-  bson_t cfg, members, m, tags, settings;
-  bson_append_document_begin(reply, "config", -1, &cfg);
-  common::append_utf8(&cfg, "_id", ctx.options.replset);
-  bson_append_int32(&cfg, "version", -1, 1);
-  bson_append_int32(&cfg, "term", -1, static_cast<int32_t>(ctx.clock.term()));
-  bson_append_array_begin(&cfg, "members", -1, &members);
-  bson_append_document_begin(&members, "0", -1, &m);
-  bson_append_int32(&m, "_id", -1, 0);
-  common::append_utf8(&m, "host", ctx.host_and_port);
-  bson_append_bool(&m, "arbiterOnly", -1, false);
-  bson_append_bool(&m, "buildIndexes", -1, true);
-  bson_append_bool(&m, "hidden", -1, false);
-  bson_append_double(&m, "priority", -1, 1.0);
-  bson_append_document_begin(&m, "tags", -1, &tags);
-  bson_append_document_end(&m, &tags);
-  bson_append_int64(&m, "secondaryDelaySecs", -1, 0);
-  bson_append_int32(&m, "votes", -1, 1);
-  bson_append_document_end(&members, &m);
-  bson_append_array_end(&cfg, &members);
-  bson_append_int64(&cfg, "protocolVersion", -1, 1);
-  bson_append_bool(&cfg, "writeConcernMajorityJournalDefault", -1, true);
-  bson_append_document_begin(&cfg, "settings", -1, &settings);
-  bson_append_bool(&settings, "chainingAllowed", -1, true);
-  bson_append_int32(&settings, "heartbeatIntervalMillis", -1, 2000);
-  bson_append_int32(&settings, "heartbeatTimeoutSecs", -1, 10);
-  bson_append_int32(&settings, "electionTimeoutMillis", -1, 10000);
-  bson_append_int32(&settings, "catchUpTimeoutMillis", -1, -1);
-  bson_append_int32(&settings, "catchUpTakeoverDelayMillis", -1, 30000);
-  // The replica-set id is stable for the life of the process.
-  bson_append_oid(&settings, "replicaSetId", -1, &ctx.process_id);
-  bson_append_document_end(&cfg, &settings);
-  bson_append_document_end(reply, &cfg);
   return Status::OK();
 }
 
@@ -951,6 +820,17 @@ Status run_set_default_rw_concern(ServerState& st, CommandContext& c, bson_t* re
 
 }  // namespace
 
+void add_admin_command(CommandRegistry& registry, std::string name, std::string help, CommandHandler handler,
+                       bool requires_auth) {
+  CommandDef d;
+  d.name = std::move(name);
+  d.admin_only = true;
+  d.requires_auth = requires_auth;
+  d.help = std::move(help);
+  d.handler = std::move(handler);
+  registry.add(std::move(d));
+}
+
 void register_admin_commands(ServerState& st, CommandRegistry& r) {
   ServerState* s = &st;
   ServerContext* ctx = &st.ctx;
@@ -980,10 +860,6 @@ void register_admin_commands(ServerState& st, CommandRegistry& r) {
          [ctx](CommandContext& c, bson_t* reply) { return run_get_parameter(*ctx, c, reply); });
   simple("getCmdLineOpts", {}, true, true, "get argv",
          [ctx](CommandContext&, bson_t* reply) { return run_get_cmd_line_opts(*ctx, reply); });
-  simple("replSetGetStatus", {}, true, true, "Report status of a replica set from the POV of this server",
-         [ctx](CommandContext&, bson_t* reply) { return run_repl_set_get_status(*ctx, reply); });
-  simple("replSetGetConfig", {}, true, true, "Returns the current replica set configuration",
-         [ctx](CommandContext&, bson_t* reply) { return run_repl_set_get_config(*ctx, reply); });
   simple("listCommands", {}, false, false, "get a list of all db commands",
          [ctx](CommandContext&, bson_t* reply) { return run_list_commands(*ctx, reply); });
   simple("connectionStatus", {}, false, false, "Returns connection-specific information such as logged-in users and their roles",
@@ -1033,6 +909,8 @@ void register_admin_commands(ServerState& st, CommandRegistry& r) {
            bson_append_oid(reply, "id", -1, &ctx->process_id);
            return Status::OK();
          });
+  register_repl_commands(st, r);
+  if (st.ctx.options.enable_test_commands) register_test_commands(st, r);
 }
 
 }  // namespace sim::server

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "sim/server/error_labels.h"
+#include "sim/server/failpoints.h"
 
 namespace sim::server {
 
@@ -123,30 +124,6 @@ Status check_api_parameters(const CommandRequest& req, const CommandDef& def, in
 }
 
 }  // namespace
-
-std::string reply_code_name(int code) {
-  static const std::unordered_map<int, const char*> kExtra = {
-      {76, "NoReplicationEnabled"},
-      {183, "ClientMetadataMissingField"},
-      {184, "ClientMetadataAppNameTooLarge"},
-      {185, "ClientMetadataDocumentTooLarge"},
-      {186, "ClientMetadataCannotBeMutated"},
-      {223, "IllegalOpMsgFlag"},
-      {288, "ChecksumMismatch"},
-      {352, "UnsupportedOpQueryCommand"},
-      {40413, "IDLDuplicateField"},
-      {40414, "IDLFailedToParse"},
-      {40415, "IDLUnknownField"},
-      {324, "APIDeprecationError"},
-      {35, "UserModificationFailed"},
-      {49, "InvalidRoleModification"},
-      {334, "MechanismUnavailable"},
-      {5626701, "Location5626701"},
-  };
-  auto it = kExtra.find(code);
-  if (it != kExtra.end()) return it->second;
-  return common::code_name(code);
-}
 
 int32_t next_request_id() {
   static std::atomic<int32_t> next{1};
@@ -362,6 +339,37 @@ Bson Dispatcher::error_reply(const Status& st, const LabelContext* lc) {
 }
 
 Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
+  bool close = false;
+  return run_command(client, req, &close);
+}
+
+namespace {
+
+// An error reply's Status with failCommand's errorLabels in place of the server's, and the
+// writeConcernError a fail point attached (mongod adds it to the error reply's extra fields).
+Status shaped_error(const Status& st, const CommandFailPoints& fp, const std::optional<Bson>& wce) {
+  Status out = st;
+  if (wce) {
+    bson_t extra = BSON_INITIALIZER;
+    if (!st.extra_info().empty()) {
+      bson_t old;
+      if (bson_init_static(&old, reinterpret_cast<const uint8_t*>(st.extra_info().data()), st.extra_info().size())) {
+        bson_concat(&extra, &old);
+      }
+    }
+    bson_concat(&extra, wce->get());
+    out = Status(st.code(), st.message());
+    for (const auto& l : st.labels()) out.with_label(l);
+    out.with_extra_info(std::string(reinterpret_cast<const char*>(bson_get_data(&extra)), extra.len));
+    bson_destroy(&extra);
+  }
+  if (fp.labels_override()) out = with_error_labels(out, fp.labels_override()->get());
+  return out;
+}
+
+}  // namespace
+
+Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req, bool* close) {
   count_op(req);
   gossip_cluster_time(req.body.get());
   const CommandDef* def = ctx_.commands.find(req.name);
@@ -373,9 +381,25 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   if (def->admin_only && req.db != "admin") {
     return error_reply(Status(common::kUnauthorized, req.name + " may only be run against the admin database."));
   }
+  LabelContext lc = label_context_for(req);
+  lc.optime_moved = false;
+  // mongod's order: failCommand, authorization, the not-primary check, then the command.
+  CommandFailPoints fp(state_, client, req, *def);
+  if (Status st = fp.before_auth(close); !st.ok() || *close) {
+    if (*close) return Bson();
+    return error_reply(shaped_error(st, fp, std::nullopt), &lc);
+  }
   std::function<void(bson_t*)> reply_filter;
   if (access_) {
-    if (Status st = access_->authorize(client, req, *def, &reply_filter); !st.ok()) return error_reply(st);
+    if (Status st = access_->authorize(client, req, *def, &reply_filter); !st.ok()) {
+      return error_reply(shaped_error(st, fp, std::nullopt));
+    }
+  }
+  if (Status st = state_.repl.check_can_run(client, req, *def); !st.ok()) {
+    return error_reply(shaped_error(st, fp, std::nullopt), &lc);
+  }
+  if (def->is_write) {
+    if (Status st = state_.repl.wait_for_write_freeze(req); !st.ok()) return error_reply(shaped_error(st, fp, std::nullopt), &lc);
   }
   // currentOp and the debug log never show passwords or SASL payloads.
   std::optional<Bson> redacted = auth::redact_for_logging(req);
@@ -387,19 +411,27 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
   const CommandRequest& shown = redacted ? shown_req : req;
   bson_t reply;
   bson_init(&reply);
-  LabelContext lc = label_context_for(req);
   Timestamp optime_before = ctx_.clock.now();
   int64_t opid = state_.begin_op(client, shown);
   Status st;
   try {
-    CommandContext cctx{ctx_, client, req};
-    st = def->handler(cctx, &reply);
+    bool replied = false;
+    st = fp.before_run(close, &reply, &replied);
+    if (st.ok() && !replied && !*close) {
+      CommandContext cctx{ctx_, client, req};
+      st = def->handler(cctx, &reply);
+    }
   } catch (const std::exception& e) {
     st = Status(common::kInternalError, std::string("command ") + req.name + " failed: " + e.what());
   } catch (...) {
     st = Status(common::kInternalError, "command " + req.name + " failed");
   }
   state_.end_op(opid);
+  std::optional<Bson> wce = fp.after_run(close);
+  if (*close) {
+    bson_destroy(&reply);
+    return Bson();
+  }
   lc.optime_moved = !(ctx_.clock.now() == optime_before);
   lc.shutting_down = ctx_.shutting_down.load();
   if (!st.ok()) {
@@ -409,20 +441,29 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req) {
       if (cmd.size() > 512) cmd.resize(512);
       MS_LOG_DEBUG("conn{}: command {}.{} failed: {}; command: {}", client.connection_id, req.db, req.name, st.to_string(), cmd);
     }
-    return error_reply(st, &lc);
+    return error_reply(shaped_error(st, fp, wce), &lc);
   }
+  if (wce) bson_concat(&reply, wce->get());
   // A write concern error in an OK reply can still be retryable.
-  bson_iter_t it, wce;
-  if (bson_iter_init_find(&it, &reply, "writeConcernError") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
-      bson_iter_recurse(&it, &wce) && bson_iter_find(&wce, "code") && BSON_ITER_HOLDS_NUMBER(&wce) &&
-      !bson_iter_init_find(&it, &reply, "errorLabels")) {
-    auto labels = server_error_labels(lc, std::nullopt, static_cast<int>(bson_iter_as_int64(&wce)));
-    if (!labels.empty()) append_labels(&reply, labels);
+  bson_iter_t it, wce_it;
+  if (bson_iter_init_find(&it, &reply, "writeConcernError") && !bson_iter_init_find(&wce_it, &reply, "errorLabels")) {
+    if (fp.labels_override()) {
+      if (!bson_empty(fp.labels_override()->get())) bson_append_array(&reply, "errorLabels", -1, fp.labels_override()->get());
+    } else if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &wce_it) && bson_iter_find(&wce_it, "code") &&
+               BSON_ITER_HOLDS_NUMBER(&wce_it)) {
+      auto labels = server_error_labels(lc, std::nullopt, static_cast<int>(bson_iter_as_int64(&wce_it)));
+      if (!labels.empty()) append_labels(&reply, labels);
+    }
   }
   if (reply_filter) reply_filter(&reply);
   bson_append_double(&reply, "ok", -1, 1.0);
   append_cluster_time(&reply);
   return Bson::steal(&reply);
+}
+
+void Dispatcher::delay_reply(std::string_view command) {
+  int64_t ms = state_.repl.reply_delay_ms();
+  if (ms > 0 && command != "mongosimControl") state_.sleep_for(std::chrono::milliseconds(ms));
 }
 
 std::string Dispatcher::maybe_compress(std::string msg, const Message& request, std::string_view command) {
@@ -473,9 +514,12 @@ Dispatcher::Outcome Dispatcher::handle_message(ClientInfo& client, std::string_v
         reply = error_reply(req.status());
       } else {
         name = req->name;
-        reply = run_command(client, *req);
+        bool close = false;
+        reply = run_command(client, *req, &close);
+        if (close) return {"", true};
         if (parsed->more_to_come()) return {"", false};
       }
+      delay_reply(name);
       uint32_t flags = parsed->checksum_present() ? kFlagChecksumPresent : 0;
       return {maybe_compress(encode_op_msg(reply.get(), next_request_id(), rid, flags), m, name), false};
     }
@@ -502,9 +546,12 @@ Dispatcher::Outcome Dispatcher::handle_message(ClientInfo& client, std::string_v
           reply = error_reply(req.status());
         } else {
           name = req->name;
-          reply = run_command(client, *req);
+          bool close = false;
+          reply = run_command(client, *req, &close);
+          if (close) return {"", true};
         }
       }
+      delay_reply(name);
       return {maybe_compress(encode_op_reply(reply.get(), next_request_id(), rid), m, name), false};
     }
     case kOpGetMore: {

@@ -35,7 +35,11 @@ class Dispatcher {
   Outcome handle_message(ClientInfo& client, std::string_view message);
 
   // Runs a command and returns the complete reply document (ok, errors, $clusterTime...).
+  // Fail points and the member's state (failpoints.h, repl_state.h) apply on the way.
   common::Bson run_command(ClientInfo& client, const CommandRequest& req);
+  // As run_command; *close is set when the connection must end without a reply (a
+  // failCommand closeConnection, onPrimaryTransactionalWrite).
+  common::Bson run_command(ClientInfo& client, const CommandRequest& req, bool* close);
 
   // The server's error reply for `st` (errorLabels, topologyVersion, ok: 0, errmsg, code,
   // codeName, extra info, then cluster time fields). Labels: an `errorLabels` array in the
@@ -53,6 +57,8 @@ class Dispatcher {
   void gossip_cluster_time(const bson_t* body);
   void count_op(const CommandRequest& req);
   std::string maybe_compress(std::string msg, const Message& request, std::string_view command);
+  // The test fault that delays every reply (not the control command's own).
+  void delay_reply(std::string_view command);
 
   ServerState& state_;
   ServerContext& ctx_;

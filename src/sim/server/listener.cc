@@ -84,9 +84,12 @@ std::string format_address(const void* p) {
   return "";
 }
 
-Listener::Listener(ServerState& state, Dispatcher& dispatcher) : state_(state), dispatcher_(dispatcher) {}
+Listener::Listener(ServerState& state, Dispatcher& dispatcher) : state_(state), dispatcher_(dispatcher) {
+  state_.set_connection_closer([this](int64_t keep) { return close_connections(keep); });
+}
 
 Listener::~Listener() {
+  state_.set_connection_closer(nullptr);
   stop();
   reap(true);
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -217,6 +220,19 @@ void Listener::stop() {
     ssize_t ignored = ::write(wake_pipe_[1], &b, 1);
     (void)ignored;
   }
+}
+
+int Listener::close_connections(int64_t keep) {
+  std::lock_guard<std::mutex> lk(mu_);
+  int n = 0;
+  for (auto& c : conns_) {
+    if (c->done.load() || c->client.connection_id == keep) continue;
+    // The connection's thread sees EOF, ends its loop and is reaped; the descriptor stays
+    // open until then, so it is never reused under another connection.
+    ::shutdown(c->fd, SHUT_RDWR);
+    ++n;
+  }
+  return n;
 }
 
 void Listener::reap(bool all) {

@@ -33,6 +33,9 @@ class Listener {
   void run();
   // Thread-safe: wakes run(), which closes the listener and every connection.
   void stop();
+  // Thread-safe: ends every client connection except connection `keep` (0: none kept), as a
+  // network failure would; returns how many it ended. Installed as ServerState's closer.
+  int close_connections(int64_t keep);
 
  private:
   struct Connection;

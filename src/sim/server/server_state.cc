@@ -10,6 +10,13 @@ int64_t now_ms() {
 
 ServerState::ServerState(ServerContext& c) : ctx(c) {}
 
+ServerState::~ServerState() { repl.stop(); }
+
+void ServerState::attach_engine(engine::Engine* e) {
+  engine = e;
+  repl.record_start_election();
+}
+
 int64_t ServerState::begin_op(const ClientInfo& client, const CommandRequest& req) {
   std::lock_guard<std::mutex> lk(mu_);
   InFlightOp op;
@@ -83,6 +90,27 @@ void ServerState::begin_shutdown() {
     ctx.shutting_down.store(true);
   }
   topology_cv_.notify_all();
+  repl.stop();
+}
+
+bool ServerState::sleep_for(std::chrono::milliseconds d) {
+  auto deadline = std::chrono::steady_clock::now() + d;
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!ctx.shutting_down.load()) {
+    if (std::chrono::steady_clock::now() >= deadline) return true;
+    topology_cv_.wait_until(lk, deadline);
+  }
+  return false;
+}
+
+int ServerState::close_connections(int64_t keep) {
+  std::lock_guard<std::mutex> lk(closer_mu_);
+  return closer_ ? closer_(keep) : 0;
+}
+
+void ServerState::set_connection_closer(std::function<int(int64_t)> closer) {
+  std::lock_guard<std::mutex> lk(closer_mu_);
+  closer_ = std::move(closer);
 }
 
 ServerState::DefaultRWConcern ServerState::default_rw_concern() const {

@@ -1,6 +1,7 @@
 // ServerState: what the network layer shares between connections and the admin commands:
 // operations in flight (currentOp/killOp), the topology-change wait of awaitable hello,
-// the default read/write concern, and the engine's serverStatus hook.
+// the default read/write concern, the engine (once open), the fail points, the member's
+// replica-set state and test faults (repl_state.h), and a way to close client connections.
 #pragma once
 
 #include <atomic>
@@ -14,6 +15,12 @@
 
 #include "common/bson.h"
 #include "sim/command.h"
+#include "sim/server/failpoints.h"
+#include "sim/server/repl_state.h"
+
+namespace sim::engine {
+class Engine;
+}
 
 namespace sim::server {
 
@@ -32,10 +39,16 @@ struct InFlightOp {
 class ServerState {
  public:
   explicit ServerState(ServerContext& ctx);
+  ~ServerState();
 
   ServerContext& ctx;
   // Appends the engine's serverStatus sections; unset until the engine is open.
   std::function<void(bson_t*)> append_engine_status;
+  // The database engine once it has started (main calls attach_engine); null in front-end
+  // tests. Replication reporting and step-down/step-up go through it.
+  engine::Engine* engine = nullptr;
+  void attach_engine(engine::Engine* e);
+  FailPointRegistry failpoints;
 
   // serverStatus.network and connections counters.
   std::atomic<int64_t> bytes_in{0}, bytes_out{0}, num_requests{0};
@@ -57,6 +70,13 @@ class ServerState {
   void wait_topology_change(int64_t seen, std::chrono::steady_clock::time_point deadline);
   // Starts shutdown: sets ctx.shutting_down and wakes every waiter.
   void begin_shutdown();
+  // Sleeps for `d` unless shutdown starts first (then returns false at once).
+  bool sleep_for(std::chrono::milliseconds d);
+
+  // Closes every client connection except connection `keep` (0: none kept); returns how
+  // many were closed. The Listener installs the closer while it serves.
+  int close_connections(int64_t keep);
+  void set_connection_closer(std::function<int(int64_t)> closer);
 
   // Cluster-wide default read/write concern (setDefaultRWConcern); empty = implicit.
   struct DefaultRWConcern {
@@ -74,6 +94,12 @@ class ServerState {
   int64_t next_opid_ = 1;
   std::map<int64_t, InFlightOp> ops_;
   DefaultRWConcern rw_;
+  std::mutex closer_mu_;
+  std::function<int(int64_t)> closer_;
+
+ public:
+  // Declared last: destroyed first, so its step-up timer never outlives the state it uses.
+  ReplState repl{*this};
 };
 
 int64_t now_ms();
