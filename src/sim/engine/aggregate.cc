@@ -10,6 +10,7 @@
 #include "mql/pipeline.h"
 #include "sim/engine/args.h"
 #include "sim/engine/catalog_ops.h"
+#include "sim/engine/change_stream.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/oplog_read.h"
 #include "sim/engine/views.h"
@@ -149,6 +150,13 @@ class EngineHost : public mql::PipelineHost {
  public:
   EngineHost(EngineImpl& e, std::shared_ptr<QueryContext> qctx, WriteContext wc)
       : e_(e), qctx_(std::move(qctx)), wc_(std::move(wc)) {}
+
+  // $changeStream and $changeStreamSplitLargeEvent (change_stream.h).
+  Result<std::unique_ptr<mql::HostStage>> make_host_stage(std::string_view name, const bson_iter_t* spec,
+                                                          const mql::ExpressionContext& ctx) override {
+    return make_change_stream_stage(e_, name, spec, ctx, &change_stream_);
+  }
+  const std::shared_ptr<ChangeStreamState>& change_stream() const { return change_stream_; }
 
   Result<std::unique_ptr<mql::DocumentSource>> open_collection(const std::string& db, const std::string& coll) override {
     return open_filtered(db, coll, nullptr, 0);
@@ -433,6 +441,7 @@ class EngineHost : public mql::PipelineHost {
   EngineImpl& e_;
   std::shared_ptr<QueryContext> qctx_;
   WriteContext wc_;
+  std::shared_ptr<ChangeStreamState> change_stream_;
 };
 
 PipelineCursorSource::~PipelineCursorSource() {
@@ -453,6 +462,7 @@ struct AggregateRequest {
 Result<AggregateRequest> parse_aggregate(const CommandContext& c) {
   const bson_t* body = c.body();
   using args::Type;
+  MS_RETURN_IF_ERROR(args::reject_let_before_50(c.server.options.version(), body, "aggregate", args::LetParser::kAggregate));
   MS_RETURN_IF_ERROR(args::check(
       body, "aggregate",
       {{"pipeline", Type::kArray}, {"cursor", Type::kObject}, {"explain", Type::kBool}, {"allowDiskUse", Type::kBool},
@@ -524,6 +534,7 @@ Result<std::unique_ptr<CursorSource>> run_pipeline(EngineImpl& e, const CommandC
                                                    const std::string& coll, const bson_t* user_pipeline,
                                                    bool aggregate_one, std::shared_ptr<QueryContext>* qctx_out,
                                                    bool* wrote_output) {
+  MS_RETURN_IF_ERROR(check_change_stream_request(e, c, db, coll, user_pipeline));
   std::string base = coll;
   Bson pipeline(user_pipeline);
   mql::CollatorPtr default_collator;
@@ -574,6 +585,17 @@ Result<std::unique_ptr<CursorSource>> run_pipeline(EngineImpl& e, const CommandC
     return std::unique_ptr<CursorSource>();
   }
   *wrote_output = false;
+  if (auto cs = host->change_stream()) {
+    // The stream's cursor owns the pipeline and host (released in reverse order, after its
+    // output chain).
+    struct Parts {
+      std::shared_ptr<QueryContext> qctx;
+      std::unique_ptr<EngineHost> host;
+      std::unique_ptr<mql::Pipeline> pipeline;
+    };
+    auto parts = std::make_shared<Parts>(Parts{qctx, std::move(host), std::move(p)});
+    return make_change_stream_cursor(e, c, cs, std::move(out), parts);
+  }
   return std::unique_ptr<CursorSource>(
       std::make_unique<PipelineCursorSource>(qctx, std::move(host), std::move(p), std::move(out)));
 }
@@ -620,6 +642,10 @@ Status cmd_aggregate(EngineImpl& e, CommandContext& c, bson_t* reply) {
     const uint8_t* data;
     bson_iter_document(&it, &len, &data);
     cursor->lsid = Bson(data, len);
+  }
+  if (is_change_stream_cursor(src.get())) {
+    cursor->tailable = cursor->await_data = true;
+    cursor->originating_command = Bson(c.body());
   }
   cursor->source = std::move(src);
   return e.reply_with_cursor(cursor, r.batch_size, false, r.max_time_ms, reply);

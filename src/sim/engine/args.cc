@@ -19,6 +19,21 @@ Status wrong_type(std::string_view command, std::string_view field, const bson_i
                             common::type_alias(bson_iter_type(it)), plural ? "s" : "", expected));
 }
 
+Status reject_let_before_50(int version, const bson_t* body, std::string_view command, LetParser parser) {
+  bson_iter_t it;
+  if (version >= 50 || !bson_iter_init_find(&it, body, "let")) return Status::OK();
+  switch (parser) {
+    case LetParser::kFind:
+      return Status(common::kFailedToParse,
+                    fmt::format("Failed to parse: {}. Unrecognized field 'let'.", common::to_server_string(body)));
+    case LetParser::kAggregate: return Status(common::kFailedToParse, "unrecognized field 'let'");
+    case LetParser::kIdl:
+      return Status(common::kUnrecognizedCommandField, fmt::format("BSON field '{}.let' is an unknown field.", command));
+    case LetParser::kFindAndModify: return Status(51177, "BSON field 'let' is an unknown field.");
+  }
+  return Status::OK();
+}
+
 namespace {
 
 Status check_one(std::string_view command, const Field& f, const bson_iter_t* it) {

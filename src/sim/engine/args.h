@@ -55,6 +55,13 @@ common::Result<std::string> collection_name(const bson_t* body, std::string_view
 // maxTimeMS as the server parses it (non-negative 32-bit; 0 = none).
 common::Result<int64_t> max_time_ms(const bson_t* body);
 
+// `let` arrived in 5.0 for find, aggregate, update, delete and findAndModify; a 4.4 server
+// refuses it the way each command's own 4.4 parser did (QueryRequest: 9 "Failed to parse:
+// <cmd>. Unrecognized field 'let'."; AggregationRequest: 9 "unrecognized field 'let'"; the
+// write commands' IDL: 40415; FindAndModifyRequest: 51177 "BSON field 'let' is an unknown field.").
+enum class LetParser { kFind, kAggregate, kIdl, kFindAndModify };
+common::Status reject_let_before_50(int version, const bson_t* body, std::string_view command, LetParser parser);
+
 // The "wrong type" error for one field.
 common::Status wrong_type(std::string_view command, std::string_view field, const bson_iter_t* it,
                           std::string_view expected);

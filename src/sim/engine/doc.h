@@ -14,6 +14,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/bson.h"
+
 namespace sim::engine {
 
 class DocRef {
@@ -56,6 +58,11 @@ class DocRef {
     bson_init_static(&b, data(), h_->len);
     return b;
   }
+  // An owning copy (empty when null).
+  common::Bson bson() const { return h_ ? common::Bson(data(), h_->len) : common::Bson(); }
+  // A null DocRef for an empty document, else a copy of it (compact optional fields).
+  static DocRef copy_unless_empty(const common::Bson& b) { return b.empty() ? DocRef() : copy(b.get()); }
+
   // Heap bytes held by this document (for memory accounting).
   size_t footprint() const { return h_ ? sizeof(Header) + h_->len : 0; }
 

@@ -124,14 +124,21 @@ void EngineImpl::register_commands(CommandRegistry& r) {
 }
 
 void EngineImpl::notify_data() {
-  {
-    std::lock_guard lk(data_mu_);
-    data_version_.fetch_add(1, std::memory_order_acq_rel);
-  }
+  // Sequentially consistent with the waiter's count-then-check: a writer that sees no
+  // waiter has published the version before any later waiter reads it.
+  data_version_.fetch_add(1);
+  // Writers pay for the lock and the wake-up only when someone waits.
+  if (data_waiters_.load() == 0) return;
+  { std::lock_guard lk(data_mu_); }
   data_cv_.notify_all();
 }
 
 void EngineImpl::wait_data(uint64_t seen, Clock::time_point deadline) {
+  data_waiters_.fetch_add(1);
+  struct Leave {
+    std::atomic<int>& n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{data_waiters_};
   std::unique_lock lk(data_mu_);
   // Wake at least every 100 ms to notice shutdown.
   while (data_version_.load() == seen && !server.shutting_down.load() && Clock::now() < deadline) {

@@ -92,6 +92,7 @@ class EngineImpl : public Engine {
   std::mutex data_mu_;
   std::condition_variable data_cv_;
   std::atomic<uint64_t> data_version_{0};
+  std::atomic<int> data_waiters_{0};
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   bool stopping_ = false;

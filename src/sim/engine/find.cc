@@ -275,6 +275,7 @@ namespace {
 Result<FindRequest> parse_find(const CommandContext& c) {
   const bson_t* body = c.body();
   using args::Type;
+  MS_RETURN_IF_ERROR(args::reject_let_before_50(c.server.options.version(), body, "find", args::LetParser::kFind));
   MS_RETURN_IF_ERROR(args::check(
       body, "find",
       {{"filter", Type::kObjectOrNull},     {"projection", Type::kObjectOrNull}, {"sort", Type::kObjectOrNull},

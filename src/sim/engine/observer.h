@@ -37,6 +37,8 @@ struct WriteContext {
   // prevOpTime, then set to the new entry's), and where to report the new entry's optime.
   Timestamp* prev_optime = nullptr;
   Timestamp* last_optime = nullptr;
+  // {lsid, txnNumber} of a retryable write, built once per command and shared by its entries.
+  DocRef session_fields;
 };
 
 // How an update was expressed, so the oplog can log it as the server would ($v:1 modifier

@@ -31,7 +31,13 @@ Bson id_doc(const DocRef& d) {
   return Bson::steal(&out);
 }
 
-uint32_t elements_size(const bson_t* b) { return b->len > 5 ? b->len - 5 : 0; }
+uint32_t elements_size(const DocRef& d) { return d && d.size() > 5 ? d.size() - 5 : 0; }
+
+void concat(bson_t* out, const DocRef& d) {
+  if (!d) return;
+  bson_t v = d.view();
+  bson_concat(out, &v);
+}
 
 uint32_t id_element_size(const DocRef& d) {
   bson_t v = d.view();
@@ -47,27 +53,27 @@ uint32_t id_element_size(const DocRef& d) {
 
 uint32_t oplog_record_size(const OplogRecord& r, mql::ServerVersion version) {
   uint32_t n = 5;  // length + terminator
-  n += elements_size(r.session.get());
+  n += elements_size(r.session);
   n += 1 + 3 + 4 + 1 + 1;  // op: "x"
   n += 1 + 3 + 4 + static_cast<uint32_t>(r.ns ? r.ns->ns.size() : 0) + 1;
   if (r.ns && !r.ns->uuid.empty()) n += 1 + 3 + 4 + 1 + 16;
   n += 1 + 2 + (r.o ? r.o.size() : 5);
   if (r.o2_is_id) {
     n += 1 + 3 + 5 + id_element_size(r.o);
-  } else if (!r.o2.empty()) {
+  } else if (r.o2) {
     n += 1 + 3 + r.o2.size();
   }
   n += 1 + 3 + 8;                          // ts
   n += 1 + 2 + 8;                          // t
   n += 1 + 2 + (version >= 50 ? 8 : 4);    // v
   n += 1 + 5 + 8;                          // wall
-  n += elements_size(r.tail.get());
+  n += elements_size(r.tail);
   return n;
 }
 
-Bson OplogRecord::to_bson(mql::ServerVersion version) const {
-  bson_t out = BSON_INITIALIZER;
-  bson_concat(&out, session.get());
+void OplogRecord::append_fields(bson_t* out_doc, mql::ServerVersion version) const {
+  bson_t& out = *out_doc;
+  concat(&out, session);
   char opstr[2] = {op, 0};
   bson_append_utf8(&out, "op", 2, opstr, 1);
   if (ns) {
@@ -88,8 +94,9 @@ Bson OplogRecord::to_bson(mql::ServerVersion version) const {
   if (o2_is_id) {
     Bson id = id_doc(o);
     bson_append_document(&out, "o2", 2, id.get());
-  } else if (!o2.empty()) {
-    bson_append_document(&out, "o2", 2, o2.get());
+  } else if (o2) {
+    bson_t v = o2.view();
+    bson_append_document(&out, "o2", 2, &v);
   }
   bson_append_timestamp(&out, "ts", 2, ts.t, ts.i);
   bson_append_int64(&out, "t", 1, term);
@@ -99,7 +106,12 @@ Bson OplogRecord::to_bson(mql::ServerVersion version) const {
     bson_append_int32(&out, "v", 1, 2);
   }
   bson_append_date_time(&out, "wall", 4, wall_ms);
-  bson_concat(&out, tail.get());
+  concat(&out, tail);
+}
+
+Bson OplogRecord::to_bson(mql::ServerVersion version) const {
+  bson_t out = BSON_INITIALIZER;
+  append_fields(&out, version);
   return Bson::steal(&out);
 }
 
@@ -111,7 +123,8 @@ void set_prev_optime(OplogRecord& rec, Timestamp prev, int64_t term) {
   bson_append_timestamp(&p, "ts", 2, prev.t, prev.i);
   bson_append_int64(&p, "t", 1, prev == Timestamp{} ? -1 : term);
   bson_append_document_end(&t, &p);
-  rec.tail = Bson::steal(&t);
+  rec.tail = DocRef::copy(&t);
+  bson_destroy(&t);
 }
 
 Timestamp OplogStore::append(std::vector<OplogRecord>& recs, ClusterClock& clock,
@@ -126,7 +139,7 @@ Timestamp OplogStore::append(std::vector<OplogRecord>& recs, ClusterClock& clock
     if (first == Timestamp{}) first = r.ts;
     r.size = oplog_record_size(r, version_);
     bytes_ += r.size;
-    records_.push_back(r);
+    records_.push_back(std::move(r));
     if (on_append) on_append(records_.back());
   }
   trim_locked();
@@ -213,10 +226,14 @@ std::shared_ptr<const NsRef> OplogWriter::cmd_ns(const std::string& db, const st
 
 void OplogWriter::fill_session(OplogRecord& r, const WriteContext& wc) {
   if (wc.lsid.empty() || wc.txn_number < 0 || wc.in_transaction) return;
-  bson_t s = BSON_INITIALIZER;
-  bson_append_document(&s, "lsid", 4, wc.lsid.get());
-  bson_append_int64(&s, "txnNumber", 9, wc.txn_number);
-  r.session = Bson::steal(&s);
+  r.session = wc.session_fields;
+  if (!r.session) {
+    bson_t s = BSON_INITIALIZER;
+    bson_append_document(&s, "lsid", 4, wc.lsid.get());
+    bson_append_int64(&s, "txnNumber", 9, wc.txn_number);
+    r.session = DocRef::copy(&s);
+    bson_destroy(&s);
+  }
   bson_t t = BSON_INITIALIZER, prev;
   bson_append_int32(&t, "stmtId", 6, wc.stmt_id < 0 ? 0 : wc.stmt_id);
   bson_append_document_begin(&t, "prevOpTime", 10, &prev);
@@ -224,7 +241,8 @@ void OplogWriter::fill_session(OplogRecord& r, const WriteContext& wc) {
   bson_append_timestamp(&prev, "ts", 2, p.t, p.i);
   bson_append_int64(&prev, "t", 1, p == Timestamp{} ? -1 : e_.server.clock.term());
   bson_append_document_end(&t, &prev);
-  r.tail = Bson::steal(&t);
+  r.tail = DocRef::copy(&t);
+  bson_destroy(&t);
 }
 
 void OplogWriter::emit(OplogRecord r, const WriteContext& wc) {
@@ -264,8 +282,8 @@ void OplogWriter::emit_command(const std::string& db, const std::string& uuid, B
   r.op = 'c';
   r.ns = cmd_ns(db, uuid);
   r.o = DocRef::copy(o.get());
-  r.o2 = std::move(o2);
-  r.meta = std::move(meta);
+  r.o2 = DocRef::copy_unless_empty(o2);
+  r.meta = DocRef::copy_unless_empty(meta);
   r.wall_ms = wall_now_ms();
   if (OpBuffer* buf = current_op_buffer()) {
     // DDL inside a transaction (create, createIndexes on a new collection): an inner op.
@@ -308,7 +326,7 @@ void OplogWriter::on_update(Collection& coll, const DocRef& pre, const DocRef& p
   uctx.positional_match = how.positional_match;
   Bson o = update_diff::update_entry_object(&pv, &qv, how.update, kind, e_.version(), uctx);
   r.o = DocRef::copy(o.get());
-  r.o2 = id_doc(post);
+  r.o2 = DocRef::copy(id_doc(post).get());
   if (coll.options().pre_post_images) r.pre_image = pre;
   emit(std::move(r), wc);
 }
@@ -499,8 +517,9 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
     if (r.o2_is_id) {
       Bson id = id_doc(r.o);
       bson_append_document(&d, "o2", 2, id.get());
-    } else if (!r.o2.empty()) {
-      bson_append_document(&d, "o2", 2, r.o2.get());
+    } else if (r.o2) {
+      bson_t v = r.o2.view();
+      bson_append_document(&d, "o2", 2, &v);
     }
     inner.push_back(Bson::steal(&d));
   }
@@ -514,9 +533,10 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
     char kb[16];
     uint32_t mi = 0;
     for (const auto& r : buf.ops) {
-      if (r.meta.empty()) continue;
+      if (!r.meta) continue;
       auto k = common::array_key(mi++, kb);
-      bson_append_document(&arr, k.data(), static_cast<int>(k.size()), r.meta.get());
+      bson_t mv = r.meta.view();
+      bson_append_document(&arr, k.data(), static_cast<int>(k.size()), &mv);
     }
     bson_append_array_end(&m, &arr);
     if (mi > 0) metas = Bson::steal(&m);
@@ -558,10 +578,11 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
       bson_t s = BSON_INITIALIZER;
       bson_append_document(&s, "lsid", 4, lsid.get());
       bson_append_int64(&s, "txnNumber", 9, txn_number);
-      r.session = Bson::steal(&s);
+      r.session = DocRef::copy(&s);
+      bson_destroy(&s);
       set_prev_optime(r, Timestamp{}, -1);
     }
-    if (g + 1 == groups.size()) r.meta = metas;
+    if (g + 1 == groups.size()) r.meta = DocRef::copy_unless_empty(metas);
     recs.push_back(std::move(r));
   }
   emit_all(recs, txn);

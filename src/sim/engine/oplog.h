@@ -42,19 +42,22 @@ struct OplogRecord {
   std::shared_ptr<const NsRef> ns;   // null for ns: ""
   DocRef o;
   bool o2_is_id = false;             // o2 = {_id: o._id} (inserts on 6.0+)
-  common::Bson o2;                   // explicit o2 (updates, drops, ...); empty = none
-  common::Bson session;              // lsid, txnNumber: before `op`
-  common::Bson tail;                 // stmtId, prevOpTime, fromMigrate, ...: after `wall`
+  // Optional parts as shared immutable buffers (null = absent), so a record stays small:
+  DocRef o2;                         // explicit o2 (updates, drops, ...)
+  DocRef session;                    // {lsid, txnNumber}: the fields before `op`
+  DocRef tail;                       // {stmtId, prevOpTime, fromMigrate, ...}: after `wall`
   uint32_t size = 0;                 // BSON size of the entry (for the cap and collStats)
   // Updates and deletes of collections with changeStreamPreAndPostImages: the document
   // before the change (the server's config.system.preimages, kept as long as the entry).
   DocRef pre_image;
   // Catalog changes: the collection's metadata after the change (persistence replays the
   // catalog from it, by UUID); not part of the entry.
-  common::Bson meta;
+  DocRef meta;
 
   // The entry as stored in local.oplog.rs.
   common::Bson to_bson(mql::ServerVersion version) const;
+  // Appends the entry's fields to `out` (an open document).
+  void append_fields(bson_t* out, mql::ServerVersion version) const;
   // The record of an entry read back (persistence).
   static common::Result<OplogRecord> from_bson(const bson_t* entry);
 };

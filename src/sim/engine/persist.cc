@@ -177,7 +177,7 @@ Result<OplogRecord> OplogRecord::from_bson(const bson_t* entry) {
       uint32_t len;
       const uint8_t* data;
       bson_iter_document(&it, &len, &data);
-      r.o2 = Bson(data, len);
+      r.o2 = DocRef::copy(data, len);
     } else if (k == "ts" && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
       bson_iter_timestamp(&it, &r.ts.t, &r.ts.i);
     } else if (k == "t") {
@@ -190,8 +190,10 @@ Result<OplogRecord> OplogRecord::from_bson(const bson_t* entry) {
       bson_append_iter(&tail, k.data(), static_cast<int>(k.size()), &it);
     }
   }
-  r.session = Bson::steal(&session);
-  r.tail = Bson::steal(&tail);
+  r.session = session.len > 5 ? DocRef::copy(&session) : DocRef();
+  r.tail = tail.len > 5 ? DocRef::copy(&tail) : DocRef();
+  bson_destroy(&session);
+  bson_destroy(&tail);
   if (!ns.empty() || !ui.empty()) r.ns = std::make_shared<NsRef>(NsRef{ns, ui});
   if (!r.o) return Status(common::kFailedToParse, "oplog entry without o");
   return r;
@@ -418,7 +420,9 @@ Status apply_crud(EngineImpl& e, const OplogRecord& r) {
     return coll->insert(r.o, wc).status();
   }
   if (r.op == 'u') {
-    if (r.o2.empty() || !bson_iter_init_find(&id, r.o2.get(), "_id")) return Status::OK();
+    if (!r.o2) return Status::OK();
+    bson_t o2 = r.o2.view();
+    if (!bson_iter_init_find(&id, &o2, "_id")) return Status::OK();
     int64_t rid = coll->find_by_id(bson_iter_value(&id));
     if (rid < 0) return Status::OK();
     bson_t cur = coll->find(rid)->view();
@@ -718,10 +722,14 @@ Status Persistence::open_journal(bool truncate) {
 
 void Persistence::append(const OplogRecord& rec) {
   if (replaying_) return;
-  bson_t r = BSON_INITIALIZER;
-  Bson entry = rec.to_bson(e_.version());
-  bson_append_document(&r, "e", 1, entry.get());
-  if (!rec.meta.empty()) bson_append_document(&r, "m", 1, rec.meta.get());
+  bson_t r = BSON_INITIALIZER, entry;
+  bson_append_document_begin(&r, "e", 1, &entry);
+  rec.append_fields(&entry, e_.version());
+  bson_append_document_end(&r, &entry);
+  if (rec.meta) {
+    bson_t mv = rec.meta.view();
+    bson_append_document(&r, "m", 1, &mv);
+  }
   std::lock_guard lk(mu_);
   frame(buffer_, &r);
   bson_destroy(&r);

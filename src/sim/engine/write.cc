@@ -142,6 +142,14 @@ WriteContext write_context(const CommandContext& c) {
     wc.lsid = session_id_with_uid(c, &l);
   }
   if (bson_iter_init_find(&it, body, "txnNumber") && BSON_ITER_HOLDS_NUMBER(&it)) wc.txn_number = bson_iter_as_int64(&it);
+  if (!wc.lsid.empty() && wc.txn_number >= 0) {
+    // The session fields every oplog entry of this retryable write carries, built once.
+    bson_t s = BSON_INITIALIZER;
+    bson_append_document(&s, "lsid", 4, wc.lsid.get());
+    bson_append_int64(&s, "txnNumber", 9, wc.txn_number);
+    wc.session_fields = DocRef::copy(&s);
+    bson_destroy(&s);
+  }
   wc.bypass_validation = args::flag(body, "bypassDocumentValidation");
   return wc;
 }
@@ -594,6 +602,7 @@ namespace {
 Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
   const bson_t* body = c.body();
   using args::Type;
+  MS_RETURN_IF_ERROR(args::reject_let_before_50(e.version(), body, "update", args::LetParser::kIdl));
   MS_RETURN_IF_ERROR(args::check(body, "update",
                                  {{"updates", Type::kArray}, {"ordered", Type::kBool},
                                   {"bypassDocumentValidation", Type::kBool}, {"let", Type::kObject},
@@ -680,6 +689,7 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
 Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
   const bson_t* body = c.body();
   using args::Type;
+  MS_RETURN_IF_ERROR(args::reject_let_before_50(e.version(), body, "delete", args::LetParser::kIdl));
   MS_RETURN_IF_ERROR(args::check(body, "delete",
                                  {{"deletes", Type::kArray}, {"ordered", Type::kBool}, {"let", Type::kObject},
                                   {"bypassDocumentValidation", Type::kBool}, {"stmtId", Type::kInt32},
@@ -779,6 +789,7 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
 Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   const bson_t* body = c.body();
   using args::Type;
+  MS_RETURN_IF_ERROR(args::reject_let_before_50(e.version(), body, "findAndModify", args::LetParser::kFindAndModify));
   MS_RETURN_IF_ERROR(args::check(
       body, "findAndModify",
       {{"query", Type::kObjectOrNull}, {"sort", Type::kObjectOrNull}, {"remove", Type::kBool}, {"update", Type::kAny},
