@@ -1425,7 +1425,8 @@ Status UpdateImpl::resolve_renames(ApplyState& st) const {
   return Status::OK();
 }
 
-// Checks storage rules of a 4.4 server on a whole document ($-prefixed and dotted names).
+// Checks storage rules of a 4.4 server on a whole document: $-prefixed names (other than
+// DBRef fields) anywhere outside arrays. Dotted names are storable since 3.6.
 Status validate_storage_44(const bson_t* doc, std::string& path, int depth) {
   bson_iter_t it;
   if (!bson_iter_init(&it, doc)) return Status::OK();
@@ -1437,10 +1438,6 @@ Status validate_storage_44(const bson_t* doc, std::string& path, int depth) {
     if (!k.empty() && k[0] == '$' && k != "$ref" && k != "$id" && k != "$db") {
       return Status(common::kDollarPrefixedFieldName,
                     "The dollar ($) prefixed field '" + std::string(k) + "' in '" + path + "' is not valid for storage.");
-    }
-    if (k.find('.') != std::string_view::npos) {
-      return Status(common::kDottedFieldName,
-                    "The dotted field '" + std::string(k) + "' in '" + path + "' is not valid for storage.");
     }
     if ((BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) && depth < 200) {
       uint32_t len;
