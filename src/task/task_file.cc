@@ -386,6 +386,19 @@ std::string render_list(const std::vector<std::string>& v) {
   return s + "]";
 }
 
+// Walks a YAML list (nothing for null), recording each item's line as `where[i]`.
+template <class Fn>
+void for_each_item(const YAML::Node& n, Ctx& ctx, const std::string& where, int line, Fn fn) {
+  if (n.IsNull()) return;
+  if (!n.IsSequence()) return ctx.error(line, where, "expected a list, got " + describe(n));
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string item_where = where + "[" + std::to_string(i) + "]";
+    int item_line = line_of(n[i]) ? line_of(n[i]) : line;
+    ctx.lines[item_where] = item_line;
+    fn(n[i], item_where, item_line);
+  }
+}
+
 // A list of strings; `check` validates each item (empty string = fine).
 template <class T, class F>
 Field<T> string_list_field(std::string path, F acc, std::function<std::string(const std::string&)> check = nullptr) {
@@ -393,26 +406,15 @@ Field<T> string_list_field(std::string path, F acc, std::function<std::string(co
   f.path = std::move(path);
   f.type = "list of strings";
   f.parse = [acc, check](const YAML::Node& n, T& t, Ctx& ctx, const std::string& where, int line) {
-    if (n.IsNull()) return;
-    if (!n.IsSequence()) return ctx.error(line, where, "expected a list, got " + describe(n));
     auto& out = acc(t);
-    out.clear();
-    for (size_t i = 0; i < n.size(); ++i) {
-      std::string item_where = where + "[" + std::to_string(i) + "]";
-      int item_line = line_of(n[i]) ? line_of(n[i]) : line;
-      ctx.lines[item_where] = item_line;
-      if (!n[i].IsScalar()) {
-        ctx.error(item_line, item_where, "expected a string, got " + describe(n[i]));
-        continue;
-      }
+    if (n.IsSequence()) out.clear();
+    for_each_item(n, ctx, where, line, [&](const YAML::Node& item, const std::string& item_where, int item_line) {
+      if (!item.IsScalar()) return ctx.error(item_line, item_where, "expected a string, got " + describe(item));
       if (check) {
-        if (std::string err = check(n[i].Scalar()); !err.empty()) {
-          ctx.error(item_line, item_where, err);
-          continue;
-        }
+        if (std::string err = check(item.Scalar()); !err.empty()) return ctx.error(item_line, item_where, err);
       }
-      out.push_back(n[i].Scalar());
-    }
+      out.push_back(item.Scalar());
+    });
   };
   f.render = [acc](const T& t) { return render_list(acc(t)); };
   return f;
@@ -425,18 +427,13 @@ Field<T> struct_list_field(std::string path, std::string type, F acc, std::share
   f.path = std::move(path);
   f.type = std::move(type);
   f.parse = [acc, item_schema](const YAML::Node& n, T& t, Ctx& ctx, const std::string& where, int line) {
-    if (n.IsNull()) return;
-    if (!n.IsSequence()) return ctx.error(line, where, "expected a list, got " + describe(n));
     auto& out = acc(t);
-    out.clear();
-    for (size_t i = 0; i < n.size(); ++i) {
-      std::string item_where = where + "[" + std::to_string(i) + "]";
-      int item_line = line_of(n[i]) ? line_of(n[i]) : line;
-      ctx.lines[item_where] = item_line;
+    if (n.IsSequence()) out.clear();
+    for_each_item(n, ctx, where, line, [&](const YAML::Node& node, const std::string& item_where, int item_line) {
       Item item;
-      walk(n[i], item, *item_schema, ctx, "", item_where, item_line);
+      walk(node, item, *item_schema, ctx, "", item_where, item_line);
       out.push_back(std::move(item));
-    }
+    });
   };
   f.render = [acc](const T& t) {
     size_t n = acc(t).size();

@@ -414,16 +414,19 @@ TEST_F(PrecheckTest, DocumentsNearTheSizeLimit) {
   EXPECT_EQ(w.detail, "documents near 16 MB: shop.blobs _id 2 (15.0 MiB)");
 }
 
+// `n` documents of 100 KiB each, _id from `first`.
+std::vector<std::string> blobs(int first, int n) {
+  static const std::string blob(100 * 1024, 'b');
+  std::vector<std::string> docs;
+  for (int i = first; i < first + n; ++i) docs.push_back("{\"_id\": " + std::to_string(i) + ", \"b\": \"" + blob + "\"}");
+  return docs;
+}
+
 TEST_F(PrecheckTest, OplogWindowShorterThanTwiceTheEstimatedCopy) {
   // A 1 MiB oplog holds a second or two of these writes; copying 3 MiB at 1 MiB/s takes 3 s.
   auto src = simpair::start({"--oplog-size-mb", "1"}), dst = simpair::start();
   ASSERT_TRUE(src && dst);
-  std::string blob(100 * 1024, 'b');
-  for (int batch = 0; batch < 3; ++batch) {
-    std::vector<std::string> docs;
-    for (int i = 0; i < 10; ++i) docs.push_back("{\"_id\": " + std::to_string(batch * 10 + i) + ", \"b\": \"" + blob + "\"}");
-    src->insert("shop", "blobs", docs);
-  }
+  for (int batch = 0; batch < 3; ++batch) src->insert("shop", "blobs", blobs(batch * 10, 10));
   auto r = run(*src, *dst, "objects:\n  include: [shop]\nprecheck:\n  assumed_copy_mbps: 1\n");
   auto w = item(r, "source.oplog_window");
   EXPECT_EQ(w.status, Status::kWarning) << w.detail;
@@ -433,9 +436,7 @@ TEST_F(PrecheckTest, OplogWindowShorterThanTwiceTheEstimatedCopy) {
   // The same data against the default oplog: its window at full size covers the copy many times.
   auto big = simpair::start();
   ASSERT_TRUE(big);
-  std::vector<std::string> docs;
-  for (int i = 0; i < 30; ++i) docs.push_back("{\"_id\": " + std::to_string(i) + ", \"b\": \"" + blob + "\"}");
-  big->insert("shop", "blobs", docs);
+  big->insert("shop", "blobs", blobs(0, 30));
   auto ok = run(*big, *dst, "objects:\n  include: [shop]\nprecheck:\n  assumed_copy_mbps: 1\n");
   EXPECT_EQ(item(ok, "source.oplog_window").status, Status::kPassed) << item(ok, "source.oplog_window").detail;
   EXPECT_NE(item(ok, "source.oplog_window").detail.find("when full at"), std::string::npos);
