@@ -27,5 +27,7 @@ function(ms_test_suite name dir)
   endif()
   add_executable(${name} ${srcs})
   target_link_libraries(${name} PRIVATE ${ARGN} GTest::gtest GTest::gtest_main GTest::gmock)
+  # Tests find the repository's files (docs, tools) through this, not through __FILE__.
+  target_compile_definitions(${name} PRIVATE MONGOSHIFT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
 endfunction()

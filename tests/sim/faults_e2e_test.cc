@@ -231,7 +231,7 @@ print("primary", rs.admin.command("isMaster")["ismaster"])
 
 std::string mongosh_path() {
   if (const char* e = std::getenv("MONGOSH"); e && *e) return e;
-  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / ".tools/node_modules/.bin/mongosh")
+  return (std::filesystem::path(MONGOSHIFT_SOURCE_DIR) / ".tools/node_modules/.bin/mongosh")
       .string();
 }
 

@@ -12,7 +12,7 @@
 namespace {
 
 std::string doc_path() {
-  return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "docs" / "configuration.md").string();
+  return (std::filesystem::path(MONGOSHIFT_SOURCE_DIR) / "docs" / "configuration.md").string();
 }
 
 std::string trim(std::string s) {
