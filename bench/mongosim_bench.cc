@@ -1,7 +1,10 @@
-// mongosim_bench: the issue's numbers for mongosim, from one libmongoc client on this machine:
+// mongosim_bench: the issues' numbers for mongosim, from one libmongoc client on this machine:
 // batched insert of N ~200-byte documents (batches of 1000), full-collection find, sequential
-// find by _id, and mongosim's resident memory against the raw data size. Prints a Markdown
-// table and, with --write FILE, replaces the "mongosim core" section of that file.
+// find by _id, mongosim's resident memory against the raw data size (issue 3), and the insert
+// rate of a replica-set member (oplog on) against a standalone (no oplog) (issue 4). Besides
+// wall-clock rates it reports mongosim's own CPU time per operation (utime+stime from /proc),
+// which the machine's shared load disturbs far less. Prints a Markdown section and, with
+// --write FILE, replaces the section between the bench:mongosim markers of that file.
 #include <mongoc/mongoc.h>
 #include <unistd.h>
 
@@ -20,17 +23,43 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+constexpr const char* kBegin = "<!-- bench:mongosim -->";
+constexpr const char* kEnd = "<!-- /bench:mongosim -->";
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
+std::string proc_file(pid_t pid, const char* name) { return read_text("/proc/" + std::to_string(pid) + "/" + name); }
+
 long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::istringstream in(proc_file(pid, "status"));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
+}
+
+// CPU seconds (user + system) the process has used so far.
+double cpu_seconds(pid_t pid) {
+  std::string stat = proc_file(pid, "stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // Fields after the command name start at 3 (state); utime and stime are 14 and 15.
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A ~200-byte document: _id int, a few typical fields.
@@ -58,7 +87,179 @@ struct Row {
   std::string unit;
   double target;
   bool higher_is_better;
+  double server_cpu_us = -1;  // mongosim CPU per operation; -1 = not measured
 };
+
+// One mongosim process and a client on it.
+struct Server {
+  testsupport::MongosimProcess proc;
+  mongoc_uri_t* uri = nullptr;
+  mongoc_client_t* client = nullptr;
+  mongoc_collection_t* coll = nullptr;
+
+  explicit Server(testsupport::MongosimProcess p) : proc(std::move(p)) {
+    bson_error_t err;
+    uri = mongoc_uri_new_with_error(proc.uri().c_str(), &err);
+    client = mongoc_client_new_from_uri(uri);
+    coll = mongoc_client_get_collection(client, "bench", "docs");
+  }
+  ~Server() {
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(client);
+    mongoc_uri_destroy(uri);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+};
+
+struct Phase {
+  double wall_s = 0;
+  double cpu_s = 0;
+};
+
+// Inserts `ndocs` documents in unordered batches of 1000; adds their bytes to *raw_bytes.
+bool insert_docs(Server& s, int64_t ndocs, int64_t* raw_bytes, Phase* ph) {
+  std::mt19937_64 rng(42);
+  const int batch = 1000;
+  std::vector<bson_t*> docs(batch);
+  for (auto& d : docs) d = bson_new();
+  bson_error_t err;
+  bool ok = true;
+  double cpu0 = cpu_seconds(s.proc.pid());
+  auto t0 = Clock::now();
+  for (int64_t base = 0; ok && base < ndocs; base += batch) {
+    int n = static_cast<int>(std::min<int64_t>(batch, ndocs - base));
+    for (int i = 0; i < n; ++i) {
+      bson_reinit(docs[i]);
+      make_doc(docs[i], base + i, rng);
+      *raw_bytes += docs[i]->len;
+    }
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "ordered", false);
+    if (!mongoc_collection_insert_many(s.coll, const_cast<const bson_t**>(docs.data()), n, &opts, nullptr, &err)) {
+      std::fprintf(stderr, "insert failed: %s\n", err.message);
+      ok = false;
+    }
+    bson_destroy(&opts);
+  }
+  ph->wall_s = seconds_since(t0);
+  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  for (auto& d : docs) bson_destroy(d);
+  return ok;
+}
+
+bool find_all(Server& s, int64_t ndocs, Phase* ph) {
+  double cpu0 = cpu_seconds(s.proc.pid());
+  auto t0 = Clock::now();
+  bson_t filter = BSON_INITIALIZER;
+  bson_t fopts = BSON_INITIALIZER;
+  BSON_APPEND_INT32(&fopts, "batchSize", 10000);
+  mongoc_cursor_t* cur = mongoc_collection_find_with_opts(s.coll, &filter, &fopts, nullptr);
+  const bson_t* doc;
+  int64_t seen = 0;
+  while (mongoc_cursor_next(cur, &doc)) ++seen;
+  bson_error_t err;
+  bool ok = true;
+  if (mongoc_cursor_error(cur, &err)) {
+    std::fprintf(stderr, "find failed: %s\n", err.message);
+    ok = false;
+  }
+  mongoc_cursor_destroy(cur);
+  bson_destroy(&fopts);
+  ph->wall_s = seconds_since(t0);
+  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  if (ok && seen != ndocs) {
+    std::fprintf(stderr, "full find returned %lld of %lld documents\n", static_cast<long long>(seen),
+                 static_cast<long long>(ndocs));
+    ok = false;
+  }
+  return ok;
+}
+
+// Sequential find by _id, random ids over the whole collection.
+bool find_by_id(Server& s, int64_t ndocs, int64_t nfinds, Phase* ph) {
+  std::mt19937_64 rng(7);
+  const bson_t* doc;
+  int64_t found = 0;
+  double cpu0 = cpu_seconds(s.proc.pid());
+  auto t0 = Clock::now();
+  for (int64_t i = 0; i < nfinds; ++i) {
+    bson_t q = BSON_INITIALIZER;
+    BSON_APPEND_INT64(&q, "_id", static_cast<int64_t>(rng() % ndocs));
+    bson_t o = BSON_INITIALIZER;
+    BSON_APPEND_INT64(&o, "limit", 1);
+    BSON_APPEND_BOOL(&o, "singleBatch", true);
+    mongoc_cursor_t* c = mongoc_collection_find_with_opts(s.coll, &q, &o, nullptr);
+    if (mongoc_cursor_next(c, &doc)) ++found;
+    mongoc_cursor_destroy(c);
+    bson_destroy(&q);
+    bson_destroy(&o);
+  }
+  ph->wall_s = seconds_since(t0);
+  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  if (found != nfinds) {
+    std::fprintf(stderr, "find by _id found %lld of %lld\n", static_cast<long long>(found), static_cast<long long>(nfinds));
+    return false;
+  }
+  return true;
+}
+
+Row rate_row(std::string what, int64_t n, const Phase& ph, const char* unit, double target) {
+  return {std::move(what), static_cast<double>(n) / ph.wall_s, unit, target, true, ph.cpu_s * 1e6 / static_cast<double>(n)};
+}
+
+std::string load_average() {
+  std::istringstream in(read_text("/proc/loadavg"));
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+std::string render(const std::vector<Row>& rows, int64_t ndocs, int64_t nfinds, int64_t raw_bytes, long rss_before,
+                   long rss_after, const std::string& load_before, const std::string& load_after, bool* all_ok) {
+  std::ostringstream md;
+  md << kBegin << "\n";
+  md << "## mongosim (issue 3: core numbers; issue 4: writes with the oplog on)\n\n";
+  md << "Command: `scripts/bench.sh` (builds RelWithDebInfo and runs `build/bin/mongosim_bench --docs " << ndocs
+     << " --finds " << nfinds << " --write docs/benchmarks.md`). One libmongoc client (retryable writes, as by "
+     << "default), each mongosim with a fresh `--dbpath` (journal on); " << ndocs << " documents of "
+     << (raw_bytes / ndocs) << " bytes (" << raw_bytes / (1024 * 1024) << " MiB raw). Load average (1/5/15 min) "
+     << load_before << " at the start, " << load_after << " at the end, on 2 cores shared with other work: "
+     << "wall-clock rates move with that load; *server CPU per op* (mongosim's utime+stime over the phase) "
+     << "much less.\n\n";
+  md << "| measure | result | target | ratio to target | server CPU per op |\n|---|---:|---:|---:|---:|\n";
+  *all_ok = true;
+  for (const auto& r : rows) {
+    double rt = r.higher_is_better ? r.value / r.target : r.target / r.value;
+    if (rt < 1.0) *all_ok = false;
+    char cpu[64] = "";
+    if (r.server_cpu_us >= 0) std::snprintf(cpu, sizeof cpu, "%.2f µs", r.server_cpu_us);
+    char line[320];
+    std::snprintf(line, sizeof line, "| %s | %.2f %s | %s %.2f %s | %.2f | %s |\n", r.what.c_str(), r.value, r.unit.c_str(),
+                  r.higher_is_better ? "≥" : "≤", r.target, r.unit.c_str(), rt, cpu);
+    md << line;
+  }
+  md << "\nResident memory: " << rss_before / 1024 << " MiB before loading, " << rss_after / 1024
+     << " MiB after (VmRSS of the replica-set mongosim, which also holds the oplog entries of the inserts).\n";
+  md << kEnd << "\n";
+  return md.str();
+}
+
+bool write_section(const std::string& file, const std::string& section) {
+  std::string text = read_text(file);
+  auto b = text.find(kBegin);
+  auto e = text.find(kEnd);
+  if (b != std::string::npos && e != std::string::npos && e > b) {
+    size_t end = e + std::strlen(kEnd);
+    if (end < text.size() && text[end] == '\n') ++end;
+    text.replace(b, end - b, section);
+  } else {
+    text += "\n" + section;
+  }
+  std::ofstream out(file);
+  out << text;
+  return static_cast<bool>(out);
+}
 
 }  // namespace
 
@@ -68,141 +269,71 @@ int main(int argc, char** argv) {
   std::string write_file;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--docs" && i + 1 < argc) ndocs = std::atoll(argv[++i]);
-    else if (a == "--finds" && i + 1 < argc) nfinds = std::atoll(argv[++i]);
-    else if (a == "--write" && i + 1 < argc) write_file = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: mongosim_bench [--docs N] [--finds N] [--write docs/benchmarks.md]\nunknown argument: %s\n", a.c_str());
+    if (a == "--docs" && i + 1 < argc) {
+      ndocs = std::atoll(argv[++i]);
+    } else if (a == "--finds" && i + 1 < argc) {
+      nfinds = std::atoll(argv[++i]);
+    } else if (a == "--write" && i + 1 < argc) {
+      write_file = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: mongosim_bench [--docs N] [--finds N] [--write docs/benchmarks.md]\nunknown argument: %s\n",
+                   a.c_str());
       return 2;
     }
   }
-  mongoc_init();
-  auto proc = testsupport::MongosimProcess::start({});
-  if (!proc.ok()) {
-    std::fprintf(stderr, "cannot start mongosim: %s\n", proc.status().message().c_str());
-    return 1;
+  if (ndocs <= 0 || nfinds <= 0) {
+    std::fprintf(stderr, "--docs and --finds must be positive\n");
+    return 2;
   }
-  long rss_before = rss_kib(proc->pid());
-  bson_error_t err;
-  mongoc_uri_t* uri = mongoc_uri_new_with_error(proc->uri().c_str(), &err);
-  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
-  mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "docs");
-  std::mt19937_64 rng(42);
+  mongoc_init();
+  std::string load_before = load_average();
   std::vector<Row> rows;
-
-  // 1. Batched insert, 1000 per batch (insert_many = one insert command per batch).
   int64_t raw_bytes = 0;
-  auto t0 = Clock::now();
-  const int batch = 1000;
-  std::vector<bson_t*> docs(batch);
-  for (auto& d : docs) d = bson_new();
-  for (int64_t base = 0; base < ndocs; base += batch) {
-    int n = static_cast<int>(std::min<int64_t>(batch, ndocs - base));
-    for (int i = 0; i < n; ++i) {
-      bson_reinit(docs[i]);
-      make_doc(docs[i], base + i, rng);
-      raw_bytes += docs[i]->len;
-    }
-    bson_t opts = BSON_INITIALIZER;
-    BSON_APPEND_BOOL(&opts, "ordered", false);
-    if (!mongoc_collection_insert_many(coll, const_cast<const bson_t**>(docs.data()), n, &opts, nullptr, &err)) {
-      std::fprintf(stderr, "insert failed: %s\n", err.message);
+  long rss_before = 0, rss_after = 0;
+  Phase ins, standalone_ins;
+  {
+    auto proc = testsupport::MongosimProcess::start({});
+    if (!proc.ok()) {
+      std::fprintf(stderr, "cannot start mongosim: %s\n", proc.status().message().c_str());
       return 1;
     }
-    bson_destroy(&opts);
+    Server s(std::move(proc).value());
+    rss_before = rss_kib(s.proc.pid());
+    Phase find, byid;
+    if (!insert_docs(s, ndocs, &raw_bytes, &ins) || !find_all(s, ndocs, &find) || !find_by_id(s, ndocs, nfinds, &byid)) {
+      return 1;
+    }
+    rss_after = rss_kib(s.proc.pid());
+    rows.push_back(rate_row("batched insert (1000/batch), replica set", ndocs, ins, "docs/s", 300000));
+    rows.push_back(rate_row("full-collection find", ndocs, find, "docs/s", 1000000));
+    rows.push_back(rate_row("find by _id (sequential, 1 client)", nfinds, byid, "queries/s", 15000));
+    double ratio = static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(raw_bytes);
+    rows.push_back({"resident memory / raw data size", ratio, "x", 3.0, false});
   }
-  double ins_s = seconds_since(t0);
-  for (auto& d : docs) bson_destroy(d);
-  rows.push_back({"batched insert (1000/batch)", ndocs / ins_s, "docs/s", 300000, true});
-
-  // 2. Full-collection find.
-  t0 = Clock::now();
-  bson_t filter = BSON_INITIALIZER;
-  bson_t fopts = BSON_INITIALIZER;
-  BSON_APPEND_INT32(&fopts, "batchSize", 10000);
-  mongoc_cursor_t* cur = mongoc_collection_find_with_opts(coll, &filter, &fopts, nullptr);
-  const bson_t* doc;
-  int64_t seen = 0;
-  while (mongoc_cursor_next(cur, &doc)) ++seen;
-  if (mongoc_cursor_error(cur, &err)) {
-    std::fprintf(stderr, "find failed: %s\n", err.message);
-    return 1;
+  {
+    auto proc = testsupport::MongosimProcess::start({"--standalone"});
+    if (!proc.ok()) {
+      std::fprintf(stderr, "cannot start mongosim --standalone: %s\n", proc.status().message().c_str());
+      return 1;
+    }
+    Server s(std::move(proc).value());
+    int64_t ignored = 0;
+    if (!insert_docs(s, ndocs, &ignored, &standalone_ins)) return 1;
+    rows.push_back(rate_row("batched insert (1000/batch), standalone", ndocs, standalone_ins, "docs/s", 300000));
   }
-  mongoc_cursor_destroy(cur);
-  double find_s = seconds_since(t0);
-  if (seen != ndocs) {
-    std::fprintf(stderr, "full find returned %lld of %lld documents\n", static_cast<long long>(seen), static_cast<long long>(ndocs));
-    return 1;
-  }
-  rows.push_back({"full-collection find", ndocs / find_s, "docs/s", 1000000, true});
-
-  // 3. Sequential find by _id (random ids over the whole collection).
-  t0 = Clock::now();
-  int64_t found = 0;
-  for (int64_t i = 0; i < nfinds; ++i) {
-    bson_t q = BSON_INITIALIZER;
-    BSON_APPEND_INT64(&q, "_id", static_cast<int64_t>(rng() % ndocs));
-    bson_t o = BSON_INITIALIZER;
-    BSON_APPEND_INT64(&o, "limit", 1);
-    BSON_APPEND_BOOL(&o, "singleBatch", true);
-    mongoc_cursor_t* c = mongoc_collection_find_with_opts(coll, &q, &o, nullptr);
-    if (mongoc_cursor_next(c, &doc)) ++found;
-    mongoc_cursor_destroy(c);
-    bson_destroy(&q);
-    bson_destroy(&o);
-  }
-  double byid_s = seconds_since(t0);
-  if (found != nfinds) {
-    std::fprintf(stderr, "find by _id found %lld of %lld\n", static_cast<long long>(found), static_cast<long long>(nfinds));
-    return 1;
-  }
-  rows.push_back({"find by _id (sequential, 1 client)", nfinds / byid_s, "queries/s", 15000, true});
-
-  // 4. Resident memory against raw data size.
-  long rss_after = rss_kib(proc->pid());
-  double ratio = static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(raw_bytes);
-  rows.push_back({"resident memory / raw data size", ratio, "x", 3.0, false});
-
-  mongoc_collection_destroy(coll);
-  mongoc_client_destroy(client);
-  mongoc_uri_destroy(uri);
+  double with_oplog = static_cast<double>(ndocs) / ins.wall_s;
+  double without = static_cast<double>(ndocs) / standalone_ins.wall_s;
+  rows.push_back({"insert rate with the oplog / standalone (wall clock)", with_oplog / without, "", 0.70, true});
+  rows.push_back({"insert rate with the oplog / standalone (server CPU)", standalone_ins.cpu_s / ins.cpu_s, "", 0.70, true});
   mongoc_cleanup();
 
-  std::ostringstream md;
-  md << "<!-- mongosim-core:begin -->\n";
-  md << "### mongosim core (issue: foundation and mongosim core)\n\n";
-  md << "Command: `scripts/bench.sh` (runs `build/bin/mongosim_bench --docs " << ndocs << " --finds " << nfinds
-     << " --write docs/benchmarks.md`), one libmongoc client, " << ndocs << " documents of "
-     << (raw_bytes / ndocs) << " bytes (" << raw_bytes / (1024 * 1024) << " MiB raw).\n\n";
-  md << "| measure | result | target | ratio to target |\n|---|---:|---:|---:|\n";
-  bool all_ok = true;
-  for (const auto& r : rows) {
-    double rt = r.higher_is_better ? r.value / r.target : r.target / r.value;
-    if (rt < 1.0) all_ok = false;
-    char line[256];
-    std::snprintf(line, sizeof line, "| %s | %.2f %s | %s %.0f %s | %.2f |\n", r.what.c_str(), r.value, r.unit.c_str(),
-                  r.higher_is_better ? "≥" : "≤", r.target, r.unit.c_str(), rt);
-    md << line;
-  }
-  md << "\nResident memory: " << rss_before / 1024 << " MiB before loading, " << rss_after / 1024
-     << " MiB after (VmRSS of the mongosim process).\n";
-  md << "<!-- mongosim-core:end -->\n";
-  std::fputs(md.str().c_str(), stdout);
-
-  if (!write_file.empty()) {
-    std::ifstream in(write_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    auto b = text.find("<!-- mongosim-core:begin -->");
-    auto e = text.find("<!-- mongosim-core:end -->");
-    if (b != std::string::npos && e != std::string::npos) {
-      text.replace(b, e + std::strlen("<!-- mongosim-core:end -->\n") - b, md.str());
-    } else {
-      text += "\n" + md.str();
-    }
-    std::ofstream out(write_file);
-    out << text;
+  bool all_ok = false;
+  std::string section =
+      render(rows, ndocs, nfinds, raw_bytes, rss_before, rss_after, load_before, load_average(), &all_ok);
+  std::fputs(section.c_str(), stdout);
+  if (!write_file.empty() && !write_section(write_file, section)) {
+    std::fprintf(stderr, "cannot write %s\n", write_file.c_str());
+    return 1;
   }
   return all_ok ? 0 : 3;
 }
