@@ -14,6 +14,8 @@
 #include <random>
 #include <thread>
 
+#include "state/sql.h"
+
 namespace state {
 
 const char* to_string(TaskState s) {
@@ -89,6 +91,63 @@ CREATE TABLE ignored_warnings (
   PRIMARY KEY (task_id, item_id)
 );
 )sql"},
+      {"start point, copy progress (collections, partitions), TTL values, throttle limits, run controls", R"sql(
+CREATE TABLE start_points (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  ts_t INTEGER NOT NULL,
+  ts_i INTEGER NOT NULL,
+  resume_token TEXT NOT NULL DEFAULT '',
+  captured_at INTEGER NOT NULL
+);
+CREATE TABLE copy_collections (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  source_ns TEXT NOT NULL,
+  target_ns TEXT NOT NULL,
+  state TEXT NOT NULL,
+  docs_estimated INTEGER NOT NULL DEFAULT 0,
+  bytes_estimated INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task_id, source_ns)
+);
+CREATE TABLE copy_partitions (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  source_ns TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  min_key BLOB,
+  max_key BLOB,
+  last_key BLOB,
+  state TEXT NOT NULL,
+  docs INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task_id, source_ns, idx)
+);
+CREATE TABLE ttl_indexes (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  target_ns TEXT NOT NULL,
+  index_name TEXT NOT NULL,
+  expire_after_seconds INTEGER NOT NULL,
+  restored INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (task_id, target_ns, index_name)
+);
+CREATE TABLE throttle_limits (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  phase TEXT NOT NULL,
+  source_qps INTEGER NOT NULL DEFAULT 0,
+  rps INTEGER NOT NULL DEFAULT 0,
+  mbps INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (task_id, phase)
+);
+CREATE TABLE run_controls (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  phase TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  pause_requested INTEGER NOT NULL DEFAULT 0,
+  heartbeat_at INTEGER NOT NULL DEFAULT 0
+);
+)sql"},
   };
   return m;
 }
@@ -110,42 +169,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-common::Status sqlite_error(sqlite3* db, const std::string& what) {
-  int code = sqlite3_errcode(db);
-  int mongo = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? common::kConflictingOperationInProgress
-                                                            : common::kInternalError;
-  return common::Status(mongo, "state store: " + what + ": " + sqlite3_errmsg(db));
-}
-
-// A prepared statement; binds by position from 1.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(s_); }
-  std::string text(int col) const {
-    const unsigned char* t = sqlite3_column_text(s_, col);
-    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s_, col)) : std::string();
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
-  common::Status error(const std::string& what) const { return sqlite_error(db_, what); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-};
 
 common::Status exec(sqlite3* db, const std::string& sql, const std::string& what) {
   char* err = nullptr;
