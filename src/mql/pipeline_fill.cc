@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/stable_sort.h"
 #include "mql/arith.h"
 #include "mql/compare.h"
 #include "mql/pipeline_internal.h"
@@ -93,7 +94,7 @@ class DensifyStage : public Stage {
       rows.push_back(std::move(r));
     }
     // Sorted by {partition fields..., field} (the server's generated $sort).
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    common::stable_sort(rows, [&](const Row& a, const Row& b) {
       int c = compare_values(&a.partition.raw(), &b.partition.raw(), coll);
       if (c != 0) return c < 0;
       Value va = a.v.missing() ? Value::null() : a.v, vb = b.v.missing() ? Value::null() : b.v;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "common/stable_sort.h"
 #include "mql/accumulator.h"
 #include "mql/arith.h"
 #include "mql/compare.h"
@@ -147,7 +148,7 @@ class GroupStage : public Stage {
           }
         }
         if (sort_by_id_) {
-          std::stable_sort(st->groups.begin(), st->groups.end(), [coll](const Group& a, const Group& b) {
+          common::stable_sort(st->groups, [coll](const Group& a, const Group& b) {
             return compare_values(&a.key.front().raw(), &b.key.front().raw(), coll) < 0;
           });
         }
@@ -581,7 +582,7 @@ class BucketAutoStage : public Stage {
       MS_RETURN_IF_ERROR(budget.add(d->size() + approx_size(k)));
       entries.push_back({std::move(k), std::move(*d)});
     }
-    std::stable_sort(entries.begin(), entries.end(), [coll](const Entry& a, const Entry& b) {
+    common::stable_sort(entries, [coll](const Entry& a, const Entry& b) {
       return compare_values(&a.key.raw(), &b.key.raw(), coll) < 0;
     });
     const size_t total = entries.size();

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <limits>
 
+#include "common/stable_sort.h"
 #include "mql/accumulator.h"
 #include "mql/arith.h"
 #include "mql/compare.h"
@@ -410,7 +411,7 @@ class SetWindowFieldsStage : public Stage {
       rows.push_back(std::move(r));
     }
     // The server sorts by {partition, sortBy} first.
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    common::stable_sort(rows, [&](const Row& a, const Row& b) {
       Value pa = a.partition.missing() ? Value::null() : a.partition;
       Value pb = b.partition.missing() ? Value::null() : b.partition;
       int c = compare_values(&pa.raw(), &pb.raw(), coll);
