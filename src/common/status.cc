@@ -99,6 +99,7 @@ std::string code_name(int code) {
       {11601, "Interrupted"},
       {13435, "NotPrimaryNoSecondaryOk"},
       {13436, "NotPrimaryOrSecondary"},
+      {31082, "SearchNotEnabled"},
       {40415, "Location40415"},
   };
   auto it = names.find(code);

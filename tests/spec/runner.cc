@@ -495,6 +495,9 @@ class TestRun {
                              const Doc& args);
   OpResult single_write_via_commands(const std::string& name, CollectionEntity& c, const Doc& args);
   OpResult runner_op(const std::string& name, const Doc& args);
+  // The search index helpers libmongoc 1.23 lacks, sent as the commands the spec names
+  // (createSearchIndexes, updateSearchIndex, dropSearchIndex, aggregate $listSearchIndexes).
+  OpResult search_index_op(const std::string& name, CollectionEntity& c, const Doc& args);
   std::string check_error(const bson_t* expected, const Err& actual);
   // Copies args minus `exclude` into opts; appends the session (lsid) if named. Empty string on
   // success.
@@ -1723,8 +1726,94 @@ OpResult TestRun::collection_op(const std::string& name, CollectionEntity& c, co
     return r;
   }
   if (name == "createChangeStream") return open_change_stream(nullptr, nullptr, c.coll, args);
-  if (name.find("SearchIndex") != std::string::npos) return fail_opts("search index helpers are not in libmongoc 1.23");
+  if (name.find("SearchIndex") != std::string::npos) return search_index_op(name, c, args);
   return fail_opts("unsupported collection operation " + name);
+}
+
+OpResult TestRun::search_index_op(const std::string& name, CollectionEntity& c, const Doc& args) {
+  OpResult r;
+  const char* coll = mongoc_collection_get_name(c.coll);
+  Doc cmd;
+  if (name == "listSearchIndexes") {
+    BSON_APPEND_UTF8(cmd.get(), "aggregate", coll);
+    bson_t pipeline, stage, spec, cursor;
+    BSON_APPEND_ARRAY_BEGIN(cmd.get(), "pipeline", &pipeline);
+    BSON_APPEND_DOCUMENT_BEGIN(&pipeline, "0", &stage);
+    BSON_APPEND_DOCUMENT_BEGIN(&stage, "$listSearchIndexes", &spec);
+    if (auto n = get_str(args.get(), "name")) BSON_APPEND_UTF8(&spec, "name", n->c_str());
+    bson_append_document_end(&stage, &spec);
+    bson_append_document_end(&pipeline, &stage);
+    bson_append_array_end(cmd.get(), &pipeline);
+    auto agg = get_doc(args.get(), "aggregationOptions").value_or(Doc());
+    BSON_APPEND_DOCUMENT_BEGIN(cmd.get(), "cursor", &cursor);
+    if (auto bs = get_int(agg.get(), "batchSize")) BSON_APPEND_INT64(&cursor, "batchSize", *bs);
+    bson_append_document_end(cmd.get(), &cursor);
+    bson_iter_t it;
+    bson_iter_init(&it, agg.get());
+    while (bson_iter_next(&it)) {
+      if (std::string(bson_iter_key(&it)) != "batchSize") bson_append_iter(cmd.get(), bson_iter_key(&it), -1, &it);
+    }
+    mongoc_database_t* db = mongoc_client_get_database(st_.clients[c.client]->client, c.db_name.c_str());
+    Doc cursor_args;
+    if (auto bs = get_int(agg.get(), "batchSize")) BSON_APPEND_INT64(cursor_args.get(), "batchSize", *bs);
+    OpResult out = cursor_command(db, c.client, cmd, cursor_args, true);
+    mongoc_database_destroy(db);
+    return out;
+  }
+  if (name == "createSearchIndex" || name == "createSearchIndexes") {
+    BSON_APPEND_UTF8(cmd.get(), "createSearchIndexes", coll);
+    bson_t arr;
+    BSON_APPEND_ARRAY_BEGIN(cmd.get(), "indexes", &arr);
+    if (name == "createSearchIndex") {
+      auto m = get_doc(args.get(), "model");
+      if (!m) {
+        r.err = client_err("createSearchIndex needs model");
+        return r;
+      }
+      BSON_APPEND_DOCUMENT(&arr, "0", m->get());
+    } else if (auto ms = get_doc(args.get(), "models")) {
+      bson_iter_t it;
+      bson_iter_init(&it, ms->get());
+      while (bson_iter_next(&it)) bson_append_iter(&arr, bson_iter_key(&it), -1, &it);
+    }
+    bson_append_array_end(cmd.get(), &arr);
+  } else if (name == "dropSearchIndex" || name == "updateSearchIndex") {
+    BSON_APPEND_UTF8(cmd.get(), name.c_str(), coll);
+    auto n = get_str(args.get(), "name");
+    if (!n) {
+      r.err = client_err(name + " needs name");
+      return r;
+    }
+    BSON_APPEND_UTF8(cmd.get(), "name", n->c_str());
+    if (name == "updateSearchIndex") {
+      auto def = get_doc(args.get(), "definition");
+      if (!def) {
+        r.err = client_err("updateSearchIndex needs definition");
+        return r;
+      }
+      BSON_APPEND_DOCUMENT(cmd.get(), "definition", def->get());
+    }
+  } else {
+    r.err = client_err("unsupported collection operation " + name);
+    return r;
+  }
+  // A raw command: the collection's read and write concerns are not applied, as the spec asks.
+  bson_t rep;
+  bson_error_t e;
+  bool ok = mongoc_collection_command_with_opts(c.coll, cmd.get(), nullptr, nullptr, &rep, &e);
+  Doc reply(&rep);
+  bson_destroy(&rep);
+  if (!ok) {
+    r.err = from_bson_error(e, reply.get());
+  } else if (name == "createSearchIndex") {
+    bson_iter_t it;
+    if (bson_iter_init(&it, reply.get()) && bson_iter_find_descendant(&it, "indexesCreated.0.name", &it) &&
+        BSON_ITER_HOLDS_UTF8(&it))
+      r.value = Val::from_utf8(bson_iter_utf8(&it, nullptr));
+  } else {
+    r.value = Val::from_doc(reply.get());
+  }
+  return r;
 }
 
 OpResult TestRun::database_op(const std::string& name, DatabaseEntity& d, const Doc& args) {

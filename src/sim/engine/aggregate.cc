@@ -13,6 +13,8 @@
 #include "sim/engine/change_stream.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/oplog_read.h"
+#include "sim/engine/search_index.h"
+#include "sim/engine/session.h"
 #include "sim/engine/views.h"
 #include "sim/engine/write_path.h"
 
@@ -151,9 +153,13 @@ class EngineHost : public mql::PipelineHost {
   EngineHost(EngineImpl& e, std::shared_ptr<QueryContext> qctx, WriteContext wc)
       : e_(e), qctx_(std::move(qctx)), wc_(std::move(wc)) {}
 
-  // $changeStream and $changeStreamSplitLargeEvent (change_stream.h).
+  // $listLocalSessions (session.h), $listSearchIndexes (search_index.h), $changeStream and $changeStreamSplitLargeEvent (change_stream.h).
   Result<std::unique_ptr<mql::HostStage>> make_host_stage(std::string_view name, const bson_iter_t* spec,
                                                           const mql::ExpressionContext& ctx) override {
+    MS_ASSIGN_OR_RETURN(auto session_stage, session_host_stage(e_, name, spec));
+    if (session_stage) return session_stage;
+    MS_ASSIGN_OR_RETURN(auto search_stage, search_index_host_stage(e_, name));
+    if (search_stage) return search_stage;
     return make_change_stream_stage(e_, name, spec, ctx, &change_stream_);
   }
   const std::shared_ptr<ChangeStreamState>& change_stream() const { return change_stream_; }
@@ -358,7 +364,10 @@ class EngineHost : public mql::PipelineHost {
   Result<std::vector<Bson>> coll_stats(const std::string& db, const std::string& coll, const bson_t* spec) override {
     auto c = e_.catalog.find(db, coll);
     bson_iter_t it;
-    if (!c) {
+    // local.oplog.rs is no Collection; its sizes come from the oplog store (mongosh's
+    // db.getReplicationInfo() reads storageStats.maxSize here).
+    const bool oplog = !c && is_oplog_ns(db, coll) && oplog_store(e_);
+    if (!c && !oplog) {
       if (bson_iter_init_find(&it, spec, "storageStats") || bson_iter_init_find(&it, spec, "count")) {
         return Status(common::kNamespaceNotFound, fmt::format("Unable to retrieve storageStats in $collStats stage :: caused "
                                                               "by :: Collection [{}.{}] not found.",
@@ -380,8 +389,9 @@ class EngineHost : public mql::PipelineHost {
       }
       bson_append_document_end(&d, &ls);
     }
-    if (c) {
-      std::shared_lock lk(c->mu);
+    if (c || oplog) {
+      std::shared_lock<std::shared_mutex> lk;
+      if (c) lk = std::shared_lock(c->mu);
       if (bson_iter_init_find(&it, spec, "storageStats")) {
         int64_t scale = 1;
         bson_iter_t sc;
@@ -391,10 +401,16 @@ class EngineHost : public mql::PipelineHost {
         }
         bson_t ss;
         bson_append_document_begin(&d, "storageStats", -1, &ss);
-        append_storage_stats(*c, scale, &ss);
+        if (c) {
+          append_storage_stats(*c, scale, &ss);
+        } else {
+          append_oplog_stats(e_, scale, &ss);
+        }
         bson_append_document_end(&d, &ss);
       }
-      if (bson_iter_init_find(&it, spec, "count")) bson_append_int64(&d, "count", -1, static_cast<int64_t>(c->count()));
+      if (bson_iter_init_find(&it, spec, "count")) {
+        bson_append_int64(&d, "count", -1, c ? static_cast<int64_t>(c->count()) : oplog_count(e_));
+      }
     }
     if (bson_iter_init_find(&it, spec, "queryExecStats")) {
       bson_t qs, cs;

@@ -12,6 +12,7 @@
 #include "mql/value.h"
 #include "sim/engine/args.h"
 #include "sim/engine/engine_impl.h"
+#include "sim/engine/search_index.h"
 
 namespace sim::engine {
 
@@ -116,6 +117,7 @@ void EngineImpl::register_commands(CommandRegistry& r) {
   register_index_commands(*this, mine);
   register_aggregate_commands(*this, mine);
   register_session_commands(*this, mine);
+  register_search_index_commands(*this, mine);
   for (const CommandDef* d : mine.all()) {
     CommandDef copy = *d;
     copy.handler = with_session_gate(*this, copy.name, d->handler);
