@@ -206,7 +206,10 @@ TEST_F(Cursor, LargeEventsFailUnlessSplit) {
   Reply split = server.open("test", "c", spec, R"({"$changeStreamSplitLargeEvent": {}})");
   ASSERT_TRUE(split.ok()) << split.status.to_string();
   Batch sb = batch_of(split.doc, "firstBatch");
-  server.must("test", R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"small": 1}}}]})");
+  // The update grows the document by 1 KiB, so the looked-up post-image element is larger than
+  // the pre-image one even with its 12-byte shorter field name (sizes count type, key and value).
+  server.must("test", "{\"update\": \"c\", \"updates\": [{\"q\": {\"_id\": 1}, \"u\": {\"$set\": {\"pad\": \"" +
+                          std::string(1024, 'p') + "\"}}}]}");
 
   Reply r = server.get_more("test", pb, 1000);
   ASSERT_FALSE(r.ok());

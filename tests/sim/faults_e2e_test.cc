@@ -245,21 +245,22 @@ TEST_F(FaultsEndToEnd, MongoshReplicationHelpers) {
   };
   int rc = 0;
   std::string out = shell("const s = rs.status(); print('STATE=' + s.members[0].stateStr + ' OK=' + s.ok + ' TERM=' + s.term +"
-                          "' OPTIME=' + (s.members[0].optime.ts.getTime() > 0))",
+                          "' OPTIME=' + (s.members[0].optime.ts.t > 0))",
                           &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("STATE=PRIMARY OK=1 TERM=1 OPTIME=true"), std::string::npos) << out;
 
-  // db.getReplicationInfo() reads the oplog's size through $collStats, which the engine
-  // serves for local.oplog.rs only once coordination.md's request is done.
-  Reply probe = c.command("local", R"({"aggregate": "oplog.rs", "pipeline": [{"$collStats": {"storageStats": {}}}], "cursor": {}})");
-  if (!probe.ok) GTEST_SKIP() << "$collStats on local.oplog.rs is not served yet (" << probe.message << ")";
-  out = shell("const i = db.getReplicationInfo(); rs.printReplicationInfo();"
+  // db.getReplicationInfo() reads the oplog's maxSize through $collStats and its first and
+  // last entries through find; rs.printReplicationInfo() prints them (only as the last
+  // expression of an --eval, so it runs on its own).
+  out = shell("const i = db.getReplicationInfo();"
               "print('LOG=' + (i.logSizeMB > 0) + ' USED=' + (i.usedMB >= 0) + ' DIFF=' + (typeof i.timeDiff) +"
               "' FIRST=' + (typeof i.tFirst))",
               &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("LOG=true USED=true DIFF=number FIRST=string"), std::string::npos) << out;
+  out = shell("rs.printReplicationInfo()", &rc);
+  ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("configured oplog size"), std::string::npos) << out;
   EXPECT_NE(out.find("log length start to end"), std::string::npos) << out;
 }

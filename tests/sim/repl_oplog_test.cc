@@ -169,6 +169,25 @@ TEST(ReplOplog, ListedAsCappedWithoutIndexes) {
   EXPECT_FALSE(ins.ok());
 }
 
+TEST(ReplOplog, CollStatsStageReportsTheOplogSizes) {
+  SimServer s({"--oplog-size-mb", "2"});
+  ASSERT_TRUE(s.up());
+  s.must("t", R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}]})");
+  Reply count = s.must("local", R"({"count": "oplog.rs"})");
+  Reply r = s.must("local",
+                   R"({"aggregate": "oplog.rs", "pipeline": [{"$collStats": {"storageStats": {"scale": 1024}, "count": {}}}],
+                       "cursor": {}})");
+  auto b = r.batch();
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(field(b[0], "ns"), "\"local.oplog.rs\"");
+  EXPECT_EQ(field(b[0], "storageStats.maxSize"), "2048");
+  EXPECT_EQ(field(b[0], "storageStats.capped"), "true");
+  EXPECT_EQ(field(b[0], "count"), std::to_string(count.num("n")));
+  // A missing collection still fails as the server's stage does.
+  Reply missing = s.run("local", R"({"aggregate": "nope", "pipeline": [{"$collStats": {"storageStats": {}}}], "cursor": {}})");
+  EXPECT_EQ(missing.code(), 26);
+}
+
 TEST(ReplOplog, StandaloneHasNoOplog) {
   SimServer s({"--standalone"});
   ASSERT_TRUE(s.up());

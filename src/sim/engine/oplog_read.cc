@@ -364,6 +364,13 @@ Bson oplog_collection_info(EngineImpl& e) {
   return Bson::steal(&d);
 }
 
+int64_t oplog_count(EngineImpl& e) {
+  OplogStore* store = oplog_store(e);
+  if (!store) return 0;
+  std::shared_lock lk(store->mu);
+  return static_cast<int64_t>(store->records().size());
+}
+
 void append_oplog_stats(EngineImpl& e, int64_t scale, bson_t* out) {
   OplogStore* store = oplog_store(e);
   int64_t size = 0, count = 0, max = 0;

@@ -29,6 +29,8 @@ std::unique_ptr<mql::DocumentSource> make_oplog_input(EngineImpl& e, std::shared
 // listCollections' entry for oplog.rs; collStats fields.
 common::Bson oplog_collection_info(EngineImpl& e);
 void append_oplog_stats(EngineImpl& e, int64_t scale, bson_t* out);
+// The number of entries in the oplog (0 without one).
+int64_t oplog_count(EngineImpl& e);
 // The UUID local.oplog.rs reports (fixed per process).
 const std::string& oplog_uuid(EngineImpl& e);
 
