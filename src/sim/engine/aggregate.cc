@@ -15,6 +15,7 @@
 #include "sim/engine/oplog_read.h"
 #include "sim/engine/search_index.h"
 #include "sim/engine/session.h"
+#include "sim/engine/timeseries.h"
 #include "sim/engine/views.h"
 #include "sim/engine/write_path.h"
 
@@ -153,13 +154,16 @@ class EngineHost : public mql::PipelineHost {
   EngineHost(EngineImpl& e, std::shared_ptr<QueryContext> qctx, WriteContext wc)
       : e_(e), qctx_(std::move(qctx)), wc_(std::move(wc)) {}
 
-  // $listLocalSessions (session.h), $listSearchIndexes (search_index.h), $changeStream and $changeStreamSplitLargeEvent (change_stream.h).
+  // $listLocalSessions (session.h), $listSearchIndexes (search_index.h),
+  // $_internalUnpackBucket (timeseries.h), $changeStream and $changeStreamSplitLargeEvent (change_stream.h).
   Result<std::unique_ptr<mql::HostStage>> make_host_stage(std::string_view name, const bson_iter_t* spec,
                                                           const mql::ExpressionContext& ctx) override {
     MS_ASSIGN_OR_RETURN(auto session_stage, session_host_stage(e_, name, spec));
     if (session_stage) return session_stage;
     MS_ASSIGN_OR_RETURN(auto search_stage, search_index_host_stage(e_, name));
     if (search_stage) return search_stage;
+    MS_ASSIGN_OR_RETURN(auto unpack_stage, timeseries_host_stage(name, spec));
+    if (unpack_stage) return unpack_stage;
     return make_change_stream_stage(e_, name, spec, ctx, &change_stream_);
   }
   const std::shared_ptr<ChangeStreamState>& change_stream() const { return change_stream_; }

@@ -17,6 +17,7 @@
 #include "sim/engine/args.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/session.h"
+#include "sim/engine/timeseries.h"
 #include "sim/engine/write_path.h"
 
 namespace sim::engine {
@@ -361,6 +362,7 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
                                   {"stmtIds", Type::kArray}, {"collectionUUID", Type::kAny},
                                   {"encryptionInformation", Type::kAny}, {"isTimeseriesNamespace", Type::kBool}}));
   MS_ASSIGN_OR_RETURN(std::string name, args::collection_name(body, "insert"));
+  if (is_timeseries_view(e, c.req.db, name)) return timeseries_insert(e, c, name, reply);
   MS_RETURN_IF_ERROR(check_writable(e, c.req.db, name));
   MS_ASSIGN_OR_RETURN(auto docs, statements(body, "insert", "documents", e.version()));
   bool ordered = args::flag(body, "ordered", true);

@@ -1,0 +1,36 @@
+// Time-series collections (5.0+): <name> is a view over system.buckets.<name> whose pipeline
+// starts with $_internalUnpackBucket (catalog_ops.cc create_timeseries). Inserts into the view
+// are bucketed here as the server's bucket catalog does: measurements with equal meta values
+// (compared with object fields sorted) and times within one bucket span share a bucket of at
+// most 1000 measurements / 125 KiB; a measurement without a valid Date time field is write
+// error 2 "'<timeField>' must be present and contain a valid BSON UTC datetime value".
+//
+// Not emulated: bucket compression (buckets stay control.version 1), reopening of closed
+// buckets after a restart beyond the scan below, updates and deletes through the view.
+#pragma once
+
+#include <bson/bson.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "mql/pipeline.h"
+#include "sim/command.h"
+
+namespace sim::engine {
+
+class EngineImpl;
+
+// True when db.name is a time-series collection (its view and buckets collection exist).
+bool is_timeseries_view(EngineImpl& e, const std::string& db, const std::string& name);
+
+// The insert command on a time-series view (the body already checked by cmd_insert).
+common::Status timeseries_insert(EngineImpl& e, CommandContext& c, const std::string& name, bson_t* reply);
+
+// $_internalUnpackBucket {timeField, metaField?, bucketMaxSpanSeconds, exclude: []}: buckets
+// in, measurements out. nullptr for other stage names.
+common::Result<std::unique_ptr<mql::HostStage>> timeseries_host_stage(std::string_view name, const bson_iter_t* spec);
+
+}  // namespace sim::engine
