@@ -281,6 +281,33 @@ TEST(OtherFailPoints, GetMoreAfterCursorCheckoutFailsAndDeletesTheCursor) {
   EXPECT_EQ(code(h.run(get_more)), 43);  // the cursor is gone
 }
 
+TEST(OtherFailPoints, GetMoreAfterCursorCheckoutLabelsChangeStreamErrors) {
+  FaultHarness h;
+  ASSERT_TRUE(ok(h.run(R"({"create": "c", "$db": "test"})")));
+  auto open = h.run(R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}, "$db": "test"})");
+  int64_t id = int_at(open, "cursor.id");
+  ASSERT_NE(id, 0) << open.json();
+  std::string get_more = R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": "c", "$db": "test"})";
+  // A resumable code on a checked-out change stream cursor carries the label the driver resumes on.
+  h.fail_point(R"({"configureFailPoint": "failGetMoreAfterCursorCheckout", "mode": {"times": 1}, "data": {"errorCode": 6}})");
+  auto r = h.run(get_more);
+  EXPECT_EQ(code(r), 6);
+  EXPECT_EQ(labels(r), "ResumableChangeStreamError") << r.json();
+  // Other codes, and failCommand (before the cursor is checked out), carry none.
+  open = h.run(R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}, "$db": "test"})");
+  get_more = R"({"getMore": {"$numberLong": ")" + std::to_string(int_at(open, "cursor.id")) +
+             R"("}, "collection": "c", "$db": "test"})";
+  h.fail_point(R"({"configureFailPoint": "failCommand", "mode": {"times": 1},
+                   "data": {"failCommands": ["getMore"], "errorCode": 6}})");
+  r = h.run(get_more);
+  EXPECT_EQ(code(r), 6);
+  EXPECT_FALSE(simtest::has_field(r, "errorLabels")) << r.json();
+  h.fail_point(R"({"configureFailPoint": "failGetMoreAfterCursorCheckout", "mode": {"times": 1}, "data": {"errorCode": 2}})");
+  r = h.run(get_more);
+  EXPECT_EQ(code(r), 2);
+  EXPECT_FALSE(simtest::has_field(r, "errorLabels")) << r.json();
+}
+
 TEST(OtherFailPoints, MaxTimeAlwaysTimeOut) {
   FaultHarness h;
   h.fail_point(R"({"configureFailPoint": "maxTimeAlwaysTimeOut", "mode": "alwaysOn"})");

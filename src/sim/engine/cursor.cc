@@ -111,6 +111,12 @@ bool CursorManager::exists(int64_t id) const {
   return cursors_.count(id) > 0;
 }
 
+std::shared_ptr<Cursor> CursorManager::find(int64_t id) const {
+  std::lock_guard lk(mu_);
+  auto it = cursors_.find(id);
+  return it == cursors_.end() ? nullptr : it->second;
+}
+
 CursorManager::Stats CursorManager::stats() const {
   std::lock_guard lk(mu_);
   Stats s;

@@ -101,6 +101,8 @@ class CursorManager {
   // Kills idle cursors past the timeout; returns how many.
   int reap(int64_t now_ms);
   bool exists(int64_t id) const;
+  // The open cursor with this id, or null (for inspection; not a checkout).
+  std::shared_ptr<Cursor> find(int64_t id) const;
 
   struct Stats {
     int64_t open = 0, no_timeout = 0, pinned = 0, timed_out = 0, total_opened = 0;

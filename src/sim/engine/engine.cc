@@ -11,6 +11,7 @@
 #include "mql/expression.h"
 #include "mql/value.h"
 #include "sim/engine/args.h"
+#include "sim/engine/change_stream.h"
 #include "sim/engine/engine_impl.h"
 #include "sim/engine/search_index.h"
 
@@ -383,6 +384,11 @@ bool EngineImpl::oplog_bounds(OplogBounds* out) {
   out->max_bytes = store->max_bytes();
   out->count = static_cast<int64_t>(store->records().size());
   return true;
+}
+
+bool EngineImpl::is_change_stream_cursor(int64_t id) {
+  auto c = cursors.find(id);
+  return c && engine::is_change_stream_cursor(c->source.get());
 }
 
 void EngineImpl::set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) { fs_override = total_used; }

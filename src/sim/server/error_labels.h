@@ -16,7 +16,7 @@ struct LabelContext {
   std::string command;
   bool has_txn_number = false;
   bool has_autocommit = false;          // only ever present (as false) inside transactions
-  bool change_stream_aggregate = false;  // aggregate whose pipeline starts with $changeStream
+  bool change_stream_aggregate = false;  // aggregate starting with $changeStream, or getMore on its cursor
   bool shutting_down = false;
   bool optime_moved = true;             // false: the command wrote nothing (NoWritesPerformed)
 };

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "common/log.h"
+#include "sim/engine/engine.h"
+#include "sim/server/error_labels.h"
 #include "sim/server/server_state.h"
 
 namespace sim::server {
@@ -418,6 +420,8 @@ Status CommandFailPoints::before_run(bool* close, bson_t* reply, bool* replied) 
         bson_append_int64(&arr, "0", -1, bson_iter_int64(&id));
         bson_append_array_end(&kc, &arr);
         common::append_utf8(&kc, "$db", req_.db);
+        // Checked before the kill: mongod labels errors of a checked-out change stream cursor.
+        const bool change_stream = state_.engine && state_.engine->is_change_stream_cursor(bson_iter_int64(&id));
         CommandRequest kreq{"killCursors", req_.db, Bson::steal(&kc), false};
         CommandContext kctx{state_.ctx, client_, kreq};
         bson_t kreply = BSON_INITIALIZER;
@@ -431,7 +435,14 @@ Status CommandFailPoints::before_run(bool* close, bson_t* reply, bool* replied) 
         if (killed) {
           int64_t code = common::kInternalError;
           if (common::find_field(data->get(), "errorCode", &it) && BSON_ITER_HOLDS_NUMBER(&it)) code = bson_iter_as_int64(&it);
-          return Status(static_cast<int>(code), "Hit the 'failGetMoreAfterCursorCheckout' failpoint");
+          Status hit(static_cast<int>(code), "Hit the 'failGetMoreAfterCursorCheckout' failpoint");
+          if (change_stream) {
+            LabelContext lc;
+            lc.command = "getMore";
+            lc.change_stream_aggregate = true;
+            for (const auto& l : server_error_labels(lc, hit.code(), std::nullopt)) hit.with_label(l);
+          }
+          return hit;
         }
       }
     }
