@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "common/bson_scan.h"
+
 namespace common {
 
 Bson::Bson(const uint8_t* data, size_t len) {
@@ -237,7 +239,16 @@ const char* type_alias(bson_type_t t) {
 }
 
 bool find_field(const bson_t* doc, std::string_view key, bson_iter_t* out) {
+  // The raw scan finds the element; libbson positions the iterator on it (checking it).
+  // Anything the scan is unsure of takes libbson's own walk.
+  const uint8_t* data = bson_get_data(doc);
+  int64_t at = scan_for_key(data, doc->len, key);
+  if (at > 0 && bson_iter_init_from_data_at_offset(out, data, doc->len, static_cast<uint32_t>(at),
+                                                   static_cast<uint32_t>(key.size()))) {
+    return true;
+  }
   if (!bson_iter_init(out, doc)) return false;
+  if (at == 0) return false;
   return bson_iter_find_w_len(out, key.data(), static_cast<int>(key.size()));
 }
 

@@ -12,6 +12,7 @@
 #include "sim/engine/collection.h"
 #include "sim/engine/engine_impl.h"
 #include "sim/engine/persist.h"
+#include "sim/engine/raw_bson.h"
 #include "sim/engine/update_diff.h"
 
 namespace sim::engine {
@@ -22,7 +23,7 @@ namespace {
 
 constexpr uint32_t kMaxEntryBytes = 16 * 1024 * 1024;
 
-// {_id: <the document's _id>} from the document's first element.
+// {_id: <the document's _id>}.
 Bson id_doc(const DocRef& d) {
   bson_t out = BSON_INITIALIZER;
   bson_t v = d.view();
@@ -33,21 +34,19 @@ Bson id_doc(const DocRef& d) {
 
 uint32_t elements_size(const DocRef& d) { return d && d.size() > 5 ? d.size() - 5 : 0; }
 
-void concat(bson_t* out, const DocRef& d) {
-  if (!d) return;
-  bson_t v = d.view();
-  bson_concat(out, &v);
-}
-
-uint32_t id_element_size(const DocRef& d) {
+// The _id element of `d` (type, key and value bytes), or empty.
+std::string_view id_element(const DocRef& d) {
+  if (!d) return {};
   bson_t v = d.view();
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, &v, "_id")) return 0;
+  if (!bson_iter_init_find(&it, &v, "_id")) return {};
   bson_iter_t next = it;
   uint32_t start = bson_iter_offset(&it);
   uint32_t end = bson_iter_next(&next) ? bson_iter_offset(&next) : v.len - 1;
-  return end - start;
+  return d.bytes().substr(start, end - start);
 }
+
+uint32_t id_element_size(const DocRef& d) { return static_cast<uint32_t>(id_element(d).size()); }
 
 }  // namespace
 
@@ -71,61 +70,74 @@ uint32_t oplog_record_size(const OplogRecord& r, mql::ServerVersion version) {
   return n;
 }
 
-void OplogRecord::append_fields(bson_t* out_doc, mql::ServerVersion version) const {
-  bson_t& out = *out_doc;
-  concat(&out, session);
-  char opstr[2] = {op, 0};
-  bson_append_utf8(&out, "op", 2, opstr, 1);
+void OplogRecord::write_fields(RawBsonWriter& w, mql::ServerVersion version) const {
+  if (session) w.elements_of(session.bytes());
+  w.utf8("op", std::string_view(&op, 1));
   if (ns) {
-    common::append_utf8(&out, "ns", ns->ns);
-    if (!ns->uuid.empty()) {
-      bson_append_binary(&out, "ui", 2, BSON_SUBTYPE_UUID, reinterpret_cast<const uint8_t*>(ns->uuid.data()), 16);
-    }
+    w.utf8("ns", ns->ns);
+    if (!ns->uuid.empty()) w.binary("ui", BSON_SUBTYPE_UUID, ns->uuid);
   } else {
-    bson_append_utf8(&out, "ns", 2, "", 0);
+    w.utf8("ns", "");
   }
   if (o) {
-    bson_t ov = o.view();
-    bson_append_document(&out, "o", 1, &ov);
+    w.document("o", o.bytes());
   } else {
-    bson_t empty = BSON_INITIALIZER;
-    bson_append_document(&out, "o", 1, &empty);
+    w.empty_document("o");
   }
   if (o2_is_id) {
-    Bson id = id_doc(o);
-    bson_append_document(&out, "o2", 2, id.get());
+    size_t at = w.begin_document("o2");
+    w.raw_element(id_element(o));
+    w.close(at);
   } else if (o2) {
-    bson_t v = o2.view();
-    bson_append_document(&out, "o2", 2, &v);
+    w.document("o2", o2.bytes());
   }
-  bson_append_timestamp(&out, "ts", 2, ts.t, ts.i);
-  bson_append_int64(&out, "t", 1, term);
+  w.timestamp("ts", ts.t, ts.i);
+  w.int64("t", term);
   if (version >= 50) {
-    bson_append_int64(&out, "v", 1, 2);
+    w.int64("v", 2);
   } else {
-    bson_append_int32(&out, "v", 1, 2);
+    w.int32("v", 2);
   }
-  bson_append_date_time(&out, "wall", 4, wall_ms);
-  concat(&out, tail);
+  w.date_time("wall", wall_ms);
+  if (tail) w.elements_of(tail.bytes());
+}
+
+void OplogRecord::write_to(std::string& out, mql::ServerVersion version) const {
+  RawBsonWriter w(out);
+  size_t at = w.open();
+  write_fields(w, version);
+  w.close(at);
 }
 
 Bson OplogRecord::to_bson(mql::ServerVersion version) const {
-  bson_t out = BSON_INITIALIZER;
-  append_fields(&out, version);
-  return Bson::steal(&out);
+  thread_local std::string scratch;
+  scratch.clear();
+  write_to(scratch, version);
+  return Bson(reinterpret_cast<const uint8_t*>(scratch.data()), scratch.size());
 }
 
 // ---- OplogStore ----
 
-void set_prev_optime(OplogRecord& rec, Timestamp prev, int64_t term) {
-  bson_t t = BSON_INITIALIZER, p;
-  bson_append_document_begin(&t, "prevOpTime", 10, &p);
-  bson_append_timestamp(&p, "ts", 2, prev.t, prev.i);
-  bson_append_int64(&p, "t", 1, prev == Timestamp{} ? -1 : term);
-  bson_append_document_end(&t, &p);
-  rec.tail = DocRef::copy(&t);
-  bson_destroy(&t);
+namespace {
+
+// {stmtId: <id>, prevOpTime: {ts, t}} (stmtId left out when negative); t = -1 for the null optime.
+DocRef optime_tail(int32_t stmt_id, Timestamp prev, int64_t term) {
+  thread_local std::string out;
+  out.clear();
+  RawBsonWriter w(out);
+  size_t at = w.open();
+  if (stmt_id >= 0) w.int32("stmtId", stmt_id);
+  size_t p = w.begin_document("prevOpTime");
+  w.timestamp("ts", prev.t, prev.i);
+  w.int64("t", prev == Timestamp{} ? -1 : term);
+  w.close(p);
+  w.close(at);
+  return DocRef::copy(reinterpret_cast<const uint8_t*>(out.data()), static_cast<uint32_t>(out.size()));
 }
+
+}  // namespace
+
+void set_prev_optime(OplogRecord& rec, Timestamp prev, int64_t term) { rec.tail = optime_tail(-1, prev, term); }
 
 Timestamp OplogStore::append(std::vector<OplogRecord>& recs, ClusterClock& clock,
                              const std::function<void(const OplogRecord&)>& on_append, bool chain) {
@@ -234,15 +246,8 @@ void OplogWriter::fill_session(OplogRecord& r, const WriteContext& wc) {
     r.session = DocRef::copy(&s);
     bson_destroy(&s);
   }
-  bson_t t = BSON_INITIALIZER, prev;
-  bson_append_int32(&t, "stmtId", 6, wc.stmt_id < 0 ? 0 : wc.stmt_id);
-  bson_append_document_begin(&t, "prevOpTime", 10, &prev);
   Timestamp p = wc.prev_optime ? *wc.prev_optime : Timestamp{};
-  bson_append_timestamp(&prev, "ts", 2, p.t, p.i);
-  bson_append_int64(&prev, "t", 1, p == Timestamp{} ? -1 : e_.server.clock.term());
-  bson_append_document_end(&t, &prev);
-  r.tail = DocRef::copy(&t);
-  bson_destroy(&t);
+  r.tail = optime_tail(wc.stmt_id < 0 ? 0 : wc.stmt_id, p, e_.server.clock.term());
 }
 
 void OplogWriter::emit(OplogRecord r, const WriteContext& wc) {

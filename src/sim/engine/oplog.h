@@ -27,6 +27,7 @@
 namespace sim::engine {
 
 class EngineImpl;
+class RawBsonWriter;
 
 // A namespace and its collection UUID (16 raw bytes; empty when the entry has no `ui`).
 struct NsRef {
@@ -56,8 +57,9 @@ struct OplogRecord {
 
   // The entry as stored in local.oplog.rs.
   common::Bson to_bson(mql::ServerVersion version) const;
-  // Appends the entry's fields to `out` (an open document).
-  void append_fields(bson_t* out, mql::ServerVersion version) const;
+  // Appends the entry's fields to an open document / the entry as a whole document.
+  void write_fields(RawBsonWriter& w, mql::ServerVersion version) const;
+  void write_to(std::string& out, mql::ServerVersion version) const;
   // The record of an entry read back (persistence).
   static common::Result<OplogRecord> from_bson(const bson_t* entry);
 };

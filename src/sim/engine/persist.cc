@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "sim/engine/catalog_ops.h"
 #include "sim/engine/engine_impl.h"
+#include "sim/engine/raw_bson.h"
 #include "sim/engine/update_diff.h"
 
 namespace sim::engine {
@@ -40,8 +41,14 @@ uint32_t crc_of(const uint8_t* data, size_t len) {
   return static_cast<uint32_t>(crc32(0L, data, static_cast<uInt>(len)));
 }
 
+void store_u32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
 void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char b[4];
+  store_u32(b, v);
+  out.append(b, 4);
 }
 
 uint32_t get_u32(const char* p) {
@@ -722,17 +729,22 @@ Status Persistence::open_journal(bool truncate) {
 
 void Persistence::append(const OplogRecord& rec) {
   if (replaying_) return;
-  bson_t r = BSON_INITIALIZER, entry;
-  bson_append_document_begin(&r, "e", 1, &entry);
-  rec.append_fields(&entry, e_.version());
-  bson_append_document_end(&r, &entry);
-  if (rec.meta) {
-    bson_t mv = rec.meta.view();
-    bson_append_document(&r, "m", 1, &mv);
-  }
+  // The record {e: <entry>, m: <metadata>} is written straight into the buffer behind its
+  // frame header, which is filled in once the payload is complete.
   std::lock_guard lk(mu_);
-  frame(buffer_, &r);
-  bson_destroy(&r);
+  size_t frame_at = buffer_.size();
+  buffer_.append(8, '\0');
+  RawBsonWriter w(buffer_);
+  size_t doc_at = w.open();
+  size_t entry_at = w.begin_document("e");
+  rec.write_fields(w, e_.version());
+  w.close(entry_at);
+  if (rec.meta) w.document("m", rec.meta.bytes());
+  w.close(doc_at);
+  const auto* payload = reinterpret_cast<const uint8_t*>(buffer_.data() + doc_at);
+  uint32_t len = static_cast<uint32_t>(buffer_.size() - doc_at);
+  store_u32(buffer_.data() + frame_at, len);
+  store_u32(buffer_.data() + frame_at + 4, crc_of(payload, len));
 }
 
 bool Persistence::dirty() const {
@@ -741,19 +753,25 @@ bool Persistence::dirty() const {
 }
 
 Status Persistence::flush(bool sync) {
-  std::string out;
-  {
-    std::lock_guard lk(mu_);
-    if (buffer_.empty() && !sync) return Status::OK();
-    out.swap(buffer_);
-    if (journal_fd_ < 0) return Status::OK();
-    // Written under the lock so records stay in order across flushing threads.
-    Status st = write_all(journal_fd_, out, dir_ + "/" + kJournal);
-    if (!st.ok()) return st;
-    journal_bytes_ += static_cast<int64_t>(out.size());
-    if (sync && ::fdatasync(journal_fd_) != 0) {
-      return Status(common::kInternalError, fmt::format("cannot fsync the journal: {}", std::strerror(errno)));
-    }
+  // Written under the lock so records stay in order across flushing threads. The buffer
+  // keeps its capacity for the next command's records (unless one was unusually large).
+  constexpr size_t kKeptCapacity = 8 * 1024 * 1024;
+  std::lock_guard lk(mu_);
+  if (buffer_.empty() && !sync) return Status::OK();
+  if (journal_fd_ < 0) {
+    buffer_.clear();
+    return Status::OK();
+  }
+  Status st = write_all(journal_fd_, buffer_, dir_ + "/" + kJournal);
+  journal_bytes_ += static_cast<int64_t>(buffer_.size());
+  if (buffer_.capacity() > kKeptCapacity) {
+    std::string().swap(buffer_);
+  } else {
+    buffer_.clear();
+  }
+  if (!st.ok()) return st;
+  if (sync && ::fdatasync(journal_fd_) != 0) {
+    return Status(common::kInternalError, fmt::format("cannot fsync the journal: {}", std::strerror(errno)));
   }
   return Status::OK();
 }

@@ -11,6 +11,8 @@
 #include <array>
 #include <cstring>
 
+#include "common/bson_scan.h"
+
 namespace sim::server {
 
 using common::Bson;
@@ -197,6 +199,8 @@ Result<Bson> parse_untrusted_bson(const uint8_t* data, size_t len) {
   if (len < 5 || !bson_init_static(&root, data, len)) {
     return Status(common::kInvalidBSON, "invalid BSON: bad document length");
   }
+  // Plain documents (common types, ASCII text) are checked in one pass; the rest below.
+  if (common::quick_valid(data, len, kMaxBsonDepth)) return Bson(&root);
   // Depth check without recursion: libbson's validator recurses, so a hostile document
   // nested a million levels deep must be refused before it gets there.
   // bson_iter_t is declared 128-byte aligned; a wrapper keeps that alignment inside the
