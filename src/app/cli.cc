@@ -9,6 +9,7 @@
 #include <future>
 #include <sstream>
 
+#include "app/io.h"
 #include "app/render.h"
 #include "client/connectivity.h"
 #include "common/log.h"
@@ -24,42 +25,6 @@
 
 namespace app {
 
-namespace {
-
-class Io {
- public:
-  Io(std::ostream& out, std::ostream& err, bool json) : out_(out), err_(err), json_(json) {}
-  bool json() const { return json_; }
-  void add_secret(const std::string& s) {
-    if (s.size() >= 4) secrets_.push_back(s);
-  }
-  void print(const std::string& text) { out_ << scrub(text); }
-  void print_json(const nlohmann::ordered_json& j) { out_ << scrub(j.dump(2)) << "\n"; }
-  int fail(int code, const std::string& message) {
-    err_ << "mongoshift: " << scrub(message) << "\n";
-    return code;
-  }
-
- private:
-  std::string scrub(std::string text) const {
-    for (const auto& s : secrets_) {
-      for (size_t p = text.find(s); p != std::string::npos; p = text.find(s, p + 4)) text.replace(p, s.size(), "****");
-    }
-    return client::redact_uri(text);
-  }
-  std::ostream& out_;
-  std::ostream& err_;
-  bool json_;
-  std::vector<std::string> secrets_;
-};
-
-struct Loaded {
-  task::TaskFile task;
-  client::ConnectSpec source, destination;
-};
-
-// Loads the task file and the passwords; prints the errors and returns kExitBadInput when
-// anything is wrong.
 int load(const std::string& path, Io& io, Loaded* out) {
   auto tf = task::load_task_file(path);
   if (!tf.ok()) return io.fail(kExitBadInput, tf.status().message());
@@ -74,6 +39,18 @@ int load(const std::string& path, Io& io, Loaded* out) {
   io.add_secret(out->destination.password);
   return kExitOk;
 }
+
+common::Result<state::TaskRecord> register_task(state::StateStore& store, const std::string& path,
+                                                const task::TaskFile& task) {
+  std::error_code ec;
+  std::string abs = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return store.register_task(abs, task.options.name, client::redact_uri(text.str()));
+}
+
+namespace {
 
 int cmd_plan(const std::string& path, Io& io) {
   Loaded l;
@@ -145,12 +122,7 @@ int cmd_precheck(const std::string& path, const std::vector<std::string>& ignore
   }
   auto store = state::StateStore::open(state_dir);
   if (!store.ok()) return io.fail(kExitFailed, store.status().message());
-  std::error_code ec;
-  std::string abs = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto rec = (*store)->register_task(abs, l.task.options.name, client::redact_uri(text.str()));
+  auto rec = register_task(**store, path, l.task);
   if (!rec.ok()) return io.fail(kExitFailed, rec.status().message());
   auto lock = (*store)->lock_task(*rec);
   if (!lock.ok()) return io.fail(kExitFailed, lock.status().message());
@@ -186,7 +158,7 @@ int cmd_precheck(const std::string& path, const std::vector<std::string>& ignore
   }
   if (io.json()) {
     nlohmann::ordered_json j = precheck_json(report);
-    j["task"] = {{"id", rec->id}, {"name", rec->name}, {"file", abs}};
+    j["task"] = {{"id", rec->id}, {"name", rec->name}, {"file", rec->task_file}};
     io.print_json(j);
   } else {
     io.print("precheck of task " + rec->name + " (" + rec->id + ", " + path + ")\n\n" + precheck_text(report));
@@ -216,11 +188,22 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   auto* test = cli.add_subcommand("test-connection", "test each endpoint: resolution, TCP, TLS, authentication, "
                                                      "version, topology and privileges");
   auto* pre = cli.add_subcommand("precheck", "run the itemized precheck and record it in the state store");
-  for (auto* sub : {plan, test, pre}) {
+  auto* run = cli.add_subcommand("run", "run the task: precheck, schema, full copy, index build, incremental "
+                                        "(when selected); SIGINT/SIGTERM pause it, running it again resumes");
+  auto* status = cli.add_subcommand("status", "show a task's state, phase and per-collection progress "
+                                              "(from the state store; works while it runs)");
+  auto* thr = cli.add_subcommand("throttle", "change the full-copy limits of a task, also while it runs "
+                                             "(persisted; 0 = unlimited)");
+  auto* pause = cli.add_subcommand("pause", "ask the running task to pause cleanly (run resumes it)");
+  for (auto* sub : {plan, test, pre, run, status, thr, pause}) {
     sub->add_option("--task", task_path, "the task file (YAML)")->required();
     sub->add_flag("--json", json, "print JSON (the default when stdout is not a terminal)");
   }
   pre->add_option("--ignore-warning", ignore, "ignore the warning with this item id (recorded; repeatable)");
+  int64_t rps = -1, mbps = -1, source_qps = -1;
+  thr->add_option("--rps", rps, "documents written per second")->check(CLI::NonNegativeNumber);
+  thr->add_option("--mbps", mbps, "MB written per second")->check(CLI::NonNegativeNumber);
+  thr->add_option("--source-qps", source_qps, "source read commands per second")->check(CLI::NonNegativeNumber);
 
   try {
     cli.parse(argc, argv);
@@ -230,7 +213,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
       // CLI11 would only say that a subcommand is required; name what was wrong instead.
       bool option = rest[0].rfind("-", 0) == 0;
       err << "mongoshift: unknown " << (option ? "option" : "command") << " '" << rest[0]
-          << "' (commands: plan, test-connection, precheck; see --help)\n";
+          << "' (commands: plan, test-connection, precheck, run, status, throttle, pause; see --help)\n";
       return kExitBadInput;
     }
     int code = cli.exit(e, out, err);
@@ -240,6 +223,10 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   Io io(out, err, json || !terminal);
   if (plan->parsed()) return cmd_plan(task_path, io);
   if (test->parsed()) return cmd_test_connection(task_path, io);
+  if (run->parsed()) return cmd_run(task_path, state_dir, terminal && !json, io);
+  if (status->parsed()) return cmd_status(task_path, state_dir, io);
+  if (thr->parsed()) return cmd_throttle(task_path, state_dir, rps, mbps, source_qps, io);
+  if (pause->parsed()) return cmd_pause(task_path, state_dir, io);
   return cmd_precheck(task_path, ignore, state_dir, io);
 }
 
