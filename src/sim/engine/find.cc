@@ -433,7 +433,7 @@ Status cmd_find(EngineImpl& e, CommandContext& c, bson_t* reply) {
   cursor->await_data = r.await_data;
   cursor->no_timeout = r.no_cursor_timeout;
   bson_iter_t it;
-  if (bson_iter_init_find(&it, c.body(), "lsid") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+  if (common::find_field(c.body(), "lsid", &it) && BSON_ITER_HOLDS_DOCUMENT(&it)) {
     uint32_t len;
     const uint8_t* data;
     bson_iter_document(&it, &len, &data);
@@ -502,7 +502,7 @@ Status cmd_get_more(EngineImpl& e, CommandContext& c, bson_t* reply) {
   }
   bson_append_document_begin(reply, "cursor", -1, &cur);
   bson_iter_t bi;
-  bson_iter_init_find(&bi, &tmp, "nextBatch");
+  common::find_field(&tmp, "nextBatch", &bi);
   bson_append_iter(&cur, "nextBatch", -1, &bi);
   bson_destroy(&tmp);
   cursor->source->append_cursor_fields(&cur);

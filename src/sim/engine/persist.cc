@@ -5,7 +5,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <fmt/format.h>
 
@@ -17,6 +16,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "common/crc32c.h"
 #include "common/log.h"
 #include "sim/engine/catalog_ops.h"
 #include "sim/engine/engine_impl.h"
@@ -38,7 +38,7 @@ constexpr uint32_t kMaxRecord = 64 * 1024 * 1024;
 constexpr const char* kMagic = "mongosim-checkpoint-v1";
 
 uint32_t crc_of(const uint8_t* data, size_t len) {
-  return static_cast<uint32_t>(crc32(0L, data, static_cast<uInt>(len)));
+  return common::crc32c(data, len);
 }
 
 void store_u32(char* p, uint32_t v) {

@@ -40,7 +40,7 @@ std::string txn_number_doc(int64_t n) { return fmt::format("{{ txnNumber: {} }}"
 std::string id_key(const Collection& coll, const DocRef& d) {
   bson_t v = d.view();
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, &v, "_id")) return coll.uuid();
+  if (!common::find_field(&v, "_id", &it)) return coll.uuid();
   std::string k = coll.uuid();
   keystring::append_value(k, bson_iter_value(&it), coll.id_index() ? coll.id_index()->desc().collator.get() : nullptr);
   return k;
@@ -144,7 +144,7 @@ void Transaction::note_write(const Collection& copy, const DocRef& pre, const Do
   bson_t v = any.view();
   bson_iter_t id;
   DocRef current;
-  if (bson_iter_init_find(&id, &v, "_id")) {
+  if (common::find_field(&v, "_id", &id)) {
     int64_t rid = t->real->find_by_id(bson_iter_value(&id));
     if (rid >= 0) current = *t->real->find(rid);
   }
@@ -197,12 +197,12 @@ Status Transaction::commit(Timestamp* commit_ts) {
         auto id_of = [&](const DocRef& d) {
           bson_t v = d.view();
           bson_iter_t it;
-          if (bson_iter_init_find(&it, &v, "_id")) {
+          if (common::find_field(&v, "_id", &it)) {
             bson_t tmp = BSON_INITIALIZER;
             bson_append_iter(&tmp, "_id", 3, &it);
             id_holder = Bson::steal(&tmp);
             bson_iter_t again;
-            bson_iter_init_find(&again, id_holder.get(), "_id");
+            common::find_field(id_holder.get(), "_id", &again);
             idv = *bson_iter_value(&again);
             have_id = true;
           }
@@ -389,7 +389,7 @@ Status check_retryable(std::string_view name, const bson_t* body) {
   if (name == "update" || name == "delete") {
     bson_iter_t it, arr;
     const char* field = name == "update" ? "updates" : "deletes";
-    if (bson_iter_init_find(&it, body, field) && BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+    if (common::find_field(body, field, &it) && BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
       while (bson_iter_next(&arr)) {
         bson_iter_t f;
         if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &f)) continue;
@@ -423,7 +423,7 @@ struct ScopedListener {
 
 bool reply_has_write_errors(const bson_t* reply) {
   bson_iter_t it;
-  return bson_iter_init_find(&it, reply, "writeErrors");
+  return common::find_field(reply, "writeErrors", &it);
 }
 
 Status run_in_transaction(Session& s, int64_t txn_number, const CommandHandler& inner, CommandContext& c,
@@ -458,7 +458,7 @@ Status make_durable(EngineImpl& e, const bson_t* body) {
   if (!e.persistence) return Status::OK();
   bool sync = false;
   bson_iter_t it, j;
-  if (bson_iter_init_find(&it, body, "writeConcern") && BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &j) &&
+  if (common::find_field(body, "writeConcern", &it) && BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &j) &&
       bson_iter_find(&j, "j")) {
     sync = common::value_truthy(&j);
   }
@@ -484,10 +484,10 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
   {
     const bson_t* body = c.body();
     bson_iter_t lsid_it, txn_it, auto_it, start_it;
-    bool has_lsid = bson_iter_init_find(&lsid_it, body, "lsid");
-    bool has_txn = bson_iter_init_find(&txn_it, body, "txnNumber");
-    bool has_auto = bson_iter_init_find(&auto_it, body, "autocommit");
-    bool has_start = bson_iter_init_find(&start_it, body, "startTransaction");
+    bool has_lsid = common::find_field(body, "lsid", &lsid_it);
+    bool has_txn = common::find_field(body, "txnNumber", &txn_it);
+    bool has_auto = common::find_field(body, "autocommit", &auto_it);
+    bool has_start = common::find_field(body, "startTransaction", &start_it);
     if (!has_lsid && !has_txn && !has_auto && !has_start) return inner(c, reply);
 
     if (has_lsid && !BSON_ITER_HOLDS_DOCUMENT(&lsid_it)) {
@@ -583,7 +583,7 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
                                 s->active_txn_number));
     }
     bson_iter_t rc;
-    bool has_read_concern = bson_iter_init_find(&rc, body, "readConcern");
+    bool has_read_concern = common::find_field(body, "readConcern", &rc);
     if (has_start) {
       if (txn_number == s->active_txn_number) {
         return Status(common::kConflictingOperationInProgress,
@@ -618,7 +618,7 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
       }
     }
     bson_iter_t wc;
-    if (!commit_or_abort && bson_iter_init_find(&wc, body, "writeConcern")) {
+    if (!commit_or_abort && common::find_field(body, "writeConcern", &wc)) {
       return Status(common::kInvalidOptions, "Cannot set write concern after starting a transaction.");
     }
     if (commit_or_abort) {

@@ -49,7 +49,7 @@ std::string first_key(const bson_t* doc) {
 
 int64_t array_length(const bson_t* body, const char* field) {
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, body, field) || !BSON_ITER_HOLDS_ARRAY(&it)) return 0;
+  if (!common::find_field(body, field, &it) || !BSON_ITER_HOLDS_ARRAY(&it)) return 0;
   bson_iter_t child;
   if (!bson_iter_recurse(&it, &child)) return 0;
   int64_t n = 0;
@@ -91,16 +91,16 @@ Status check_api_parameters(const CommandRequest& req, const CommandDef& def, in
                                              "' is the wrong type '" + common::type_alias(bson_iter_type(i)) +
                                              "', expected type '" + expected + "'");
   };
-  if (bson_iter_init_find(&it, body, "apiVersion")) {
+  if (common::find_field(body, "apiVersion", &it)) {
     if (!BSON_ITER_HOLDS_UTF8(&it)) return wrong_type("apiVersion", &it, "string");
     api_version = bson_iter_utf8(&it, nullptr);
   }
-  if (bson_iter_init_find(&it, body, "apiStrict")) {
+  if (common::find_field(body, "apiStrict", &it)) {
     if (!BSON_ITER_HOLDS_BOOL(&it)) return wrong_type("apiStrict", &it, "bool");
     strict = bson_iter_bool(&it);
     strict_present = true;
   }
-  if (bson_iter_init_find(&it, body, "apiDeprecationErrors")) {
+  if (common::find_field(body, "apiDeprecationErrors", &it)) {
     if (!BSON_ITER_HOLDS_BOOL(&it)) return wrong_type("apiDeprecationErrors", &it, "bool");
     deprecation_present = true;
   }
@@ -139,7 +139,7 @@ Result<CommandRequest> Dispatcher::request_from_op_msg(const OpMsg& msg) {
   CommandRequest req;
   const bson_t* body = msg.body.get();
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, body, "$db")) {
+  if (!common::find_field(body, "$db", &it)) {
     return Status(kOpMsgMissingDb, "OP_MSG requests require a $db argument");
   }
   if (!BSON_ITER_HOLDS_UTF8(&it)) {
@@ -222,7 +222,7 @@ Result<CommandRequest> Dispatcher::request_from_op_query(const OpQuery& q, bool 
 void Dispatcher::gossip_cluster_time(const bson_t* body) {
   if (ctx_.options.standalone) return;
   bson_iter_t it, ct;
-  if (!bson_iter_init_find(&it, body, "$clusterTime") || !BSON_ITER_HOLDS_DOCUMENT(&it)) return;
+  if (!common::find_field(body, "$clusterTime", &it) || !BSON_ITER_HOLDS_DOCUMENT(&it)) return;
   if (!bson_iter_recurse(&it, &ct) || !bson_iter_find(&ct, "clusterTime") || !BSON_ITER_HOLDS_TIMESTAMP(&ct)) return;
   uint32_t t = 0, i = 0;
   bson_iter_timestamp(&ct, &t, &i);
@@ -234,7 +234,7 @@ void Dispatcher::append_cluster_time(bson_t* reply) {
   if (ctx_.options.standalone) return;
   Timestamp now = ctx_.clock.now();
   bson_iter_t it;
-  if (!bson_iter_init_find(&it, reply, "$clusterTime")) {
+  if (!common::find_field(reply, "$clusterTime", &it)) {
     bson_t ct, sig;
     bson_append_document_begin(reply, "$clusterTime", -1, &ct);
     bson_append_timestamp(&ct, "clusterTime", -1, now.t, now.i);
@@ -245,7 +245,7 @@ void Dispatcher::append_cluster_time(bson_t* reply) {
     bson_append_document_end(&ct, &sig);
     bson_append_document_end(reply, &ct);
   }
-  if (!bson_iter_init_find(&it, reply, "operationTime")) {
+  if (!common::find_field(reply, "operationTime", &it)) {
     bson_append_timestamp(reply, "operationTime", -1, now.t, now.i);
   }
 }
@@ -304,7 +304,7 @@ Bson Dispatcher::error_reply(const Status& st, const LabelContext* lc) {
   bson_iter_t it;
   bson_t r;
   bson_init(&r);
-  if (have_extra && bson_iter_init_find(&it, &extra, "errorLabels") && BSON_ITER_HOLDS_ARRAY(&it)) {
+  if (have_extra && common::find_field(&extra, "errorLabels", &it) && BSON_ITER_HOLDS_ARRAY(&it)) {
     uint32_t len = 0;
     const uint8_t* data = nullptr;
     bson_iter_array(&it, &len, &data);
@@ -316,7 +316,7 @@ Bson Dispatcher::error_reply(const Status& st, const LabelContext* lc) {
     if (!labels.empty()) append_labels(&r, labels);
   }
   // State-change errors tell SDAM which topology they belong to (§4.2).
-  if (is_state_change_error(st.code()) && !(have_extra && bson_iter_init_find(&it, &extra, "topologyVersion"))) {
+  if (is_state_change_error(st.code()) && !(have_extra && common::find_field(&extra, "topologyVersion", &it))) {
     bson_t tv;
     bson_append_document_begin(&r, "topologyVersion", -1, &tv);
     bson_append_oid(&tv, "processId", -1, &ctx_.process_id);
@@ -446,7 +446,7 @@ Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req, bool
   if (wce) bson_concat(&reply, wce->get());
   // A write concern error in an OK reply can still be retryable.
   bson_iter_t it, wce_it;
-  if (bson_iter_init_find(&it, &reply, "writeConcernError") && !bson_iter_init_find(&wce_it, &reply, "errorLabels")) {
+  if (common::find_field(&reply, "writeConcernError", &it) && !common::find_field(&reply, "errorLabels", &wce_it)) {
     if (fp.labels_override()) {
       if (!bson_empty(fp.labels_override()->get())) bson_append_array(&reply, "errorLabels", -1, fp.labels_override()->get());
     } else if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &wce_it) && bson_iter_find(&wce_it, "code") &&

@@ -47,9 +47,9 @@ LabelContext label_context_for(const CommandRequest& req) {
   LabelContext lc;
   lc.command = req.name;
   bson_iter_t it;
-  lc.has_txn_number = bson_iter_init_find(&it, req.body.get(), "txnNumber");
-  lc.has_autocommit = bson_iter_init_find(&it, req.body.get(), "autocommit");
-  if (req.name == "aggregate" && bson_iter_init_find(&it, req.body.get(), "pipeline") && BSON_ITER_HOLDS_ARRAY(&it)) {
+  lc.has_txn_number = common::find_field(req.body.get(), "txnNumber", &it);
+  lc.has_autocommit = common::find_field(req.body.get(), "autocommit", &it);
+  if (req.name == "aggregate" && common::find_field(req.body.get(), "pipeline", &it) && BSON_ITER_HOLDS_ARRAY(&it)) {
     bson_iter_t stage, op;
     if (bson_iter_recurse(&it, &stage) && bson_iter_next(&stage) && BSON_ITER_HOLDS_DOCUMENT(&stage) &&
         bson_iter_recurse(&stage, &op) && bson_iter_next(&op)) {

@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <cstring>
 
 #include "common/bson_scan.h"
+#include "common/crc32c.h"
 
 namespace sim::server {
 
@@ -49,16 +49,6 @@ void put_header(std::string& out, int32_t request_id, int32_t response_to, int32
   put_i32(out, request_id);
   put_i32(out, response_to);
   put_i32(out, op_code);
-}
-
-std::array<uint32_t, 256> make_crc32c_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    t[i] = c;
-  }
-  return t;
 }
 
 // The declared length of the BSON document at `p` (with `avail` bytes available), or a
@@ -174,10 +164,7 @@ Result<std::string> decompress(Compressor c, std::string_view data, size_t expec
 }
 
 uint32_t crc32c(std::string_view data) {
-  static const std::array<uint32_t, 256> kTable = make_crc32c_table();
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = kTable[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return common::crc32c(reinterpret_cast<const uint8_t*>(data.data()), data.size());
 }
 
 Result<MsgHeader> parse_header(std::string_view bytes) {
