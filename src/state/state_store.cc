@@ -148,6 +148,24 @@ CREATE TABLE run_controls (
   heartbeat_at INTEGER NOT NULL DEFAULT 0
 );
 )sql"},
+      {"incremental phase: checkpoint, tolerance window, T1, lag and status, cut-over request", R"sql(
+CREATE TABLE incremental_state (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  method TEXT NOT NULL DEFAULT '',
+  ts_t INTEGER NOT NULL DEFAULT 0,
+  ts_i INTEGER NOT NULL DEFAULT 0,
+  token TEXT NOT NULL DEFAULT '',
+  tolerant_t INTEGER NOT NULL DEFAULT 0,
+  tolerant_i INTEGER NOT NULL DEFAULT 0,
+  t1_t INTEGER NOT NULL DEFAULT 0,
+  t1_i INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT '',
+  lag_seconds INTEGER NOT NULL DEFAULT 0,
+  applied INTEGER NOT NULL DEFAULT 0,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT 0
+);
+)sql"},
   };
   return m;
 }
