@@ -62,10 +62,28 @@ bool cmd_ns_watched(const ChangeStreamSpec& s, std::string_view ns) {
 
 // One operation: a whole oplog record or an operation inside applyOps.
 struct Op {
+  Op() { bson_init(&o); }
+  // A static bson_t points into itself: copies re-point their view at the same bytes.
+  Op(const Op& x) : op(x.op), ns(x.ns), uuid(x.uuid), o2(x.o2), has_o2(x.has_o2), from_migrate(x.from_migrate),
+                    pre_image(x.pre_image) {
+    bson_init_static(&o, bson_get_data(&x.o), x.o.len);
+  }
+  Op& operator=(const Op& x) {
+    if (this == &x) return *this;
+    op = x.op;
+    ns = x.ns;
+    uuid = x.uuid;
+    bson_init_static(&o, bson_get_data(&x.o), x.o.len);
+    o2 = x.o2;
+    has_o2 = x.has_o2;
+    from_migrate = x.from_migrate;
+    pre_image = x.pre_image;
+    return *this;
+  }
   char op = 'n';
   std::string ns;
   std::string uuid;  // 16 raw bytes or ""
-  bson_t o;          // view
+  bson_t o;          // view (of bytes that outlive the Op; an empty inline document by default)
   Bson o2;           // empty = missing
   bool has_o2 = false;
   bool from_migrate = false;
