@@ -883,6 +883,17 @@ void register_admin_commands(ServerState& st, CommandRegistry& r) {
            common::append_utf8(reply, "you", c.client.remote);
            return Status::OK();
          });
+  if (ctx->options.version() < 62) {
+    // Removed in 6.2: a random 64-bit nonce in unpadded hex, as the MONGODB-CR era left it.
+    simple("getnonce", {}, false, false, "internal", [](CommandContext&, bson_t* reply) {
+      uint64_t n = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&n), sizeof n) != 1) {
+        return Status(common::kInternalError, "getnonce: no random bytes");
+      }
+      common::append_utf8(reply, "nonce", fmt::format("{:x}", n));
+      return Status::OK();
+    });
+  }
   simple("getLog", {}, true, true, "{ getLog : '*' }  OR { getLog : 'global' }",
          [ctx](CommandContext& c, bson_t* reply) { return run_get_log(*ctx, c, reply); });
   simple("currentOp", {}, true, true, "report operations in progress",
