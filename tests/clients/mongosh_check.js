@@ -141,5 +141,15 @@ eq(t.c1.countDocuments({}), 4, '$out');
 eq(o.aggregate([{$lookup: {from: 'c1', localField: '_id', foreignField: '_id', as: 'm'}},
                 {$match: {m: {$size: 1}}}, {$count: 'n'}]).toArray(), [{n: 4}], '$lookup');
 
+// ---- time-series collection and Atlas-only helpers ----
+t.createCollection('weather', {timeseries: {timeField: 'ts', metaField: 'station'}});
+const info = t.getCollectionInfos({name: 'weather'})[0];
+eq(info.type, 'timeseries', 'time-series collection listed');
+t.weather.insertMany([0, 1, 2, 3].map((i) => ({ts: new Date(Date.UTC(2024, 0, 1, 0, i)), station: 'a' + (i % 2), v: i})));
+eq(t.weather.find({station: 'a1'}, {_id: 0, v: 1}).sort({v: 1}).toArray(), [{v: 1}, {v: 3}], 'find on a time-series collection');
+eq(t.getCollection('system.buckets.weather').countDocuments({}), 2, 'one bucket per station');
+const searchErr = fails(() => t.weather.getSearchIndexes(), 6047401, '$listSearchIndexes without Atlas');
+ok(/Atlas/.test(searchErr.message), 'search error names Atlas', searchErr.message);
+
 t.dropDatabase();
 print(`mongosh ${version()}: ${checks} checks passed`);

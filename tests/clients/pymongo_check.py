@@ -218,6 +218,23 @@ def catalog():
     check(stats["count"] == db.people.count_documents({}) and stats["size"] > 0, "collStats", stats)
 
 
+def timeseries():
+    db.create_collection("weather", timeseries={"timeField": "ts", "metaField": "station", "granularity": "minutes"})
+    listed = {c["name"]: c for c in db.list_collections()}
+    check(listed["weather"]["type"] == "timeseries" and listed["weather"]["options"]["timeseries"]["metaField"] == "station",
+          "time-series collection listed", listed["weather"])
+    t0 = datetime.datetime(2024, 1, 1)
+    db.weather.insert_many([{"ts": t0 + datetime.timedelta(minutes=i), "station": {"id": i % 2}, "temp": 10 + i}
+                            for i in range(6)])
+    e = expect_error(lambda: db.weather.insert_one({"temp": 1}), 2, "a measurement needs its time field", WriteError)
+    check("'ts' must be present" in str(e), "time field error text", str(e))
+    got = [(d["station"]["id"], d["temp"]) for d in db.weather.find({"temp": {"$gte": 13}}).sort("temp", 1)]
+    check(got == [(1, 13), (0, 14), (1, 15)], "find on a time-series collection", got)
+    check(db.weather.count_documents({"station.id": 0}) == 3, "count_documents by meta field")
+    check(db["system.buckets.weather"].count_documents({}) == 2, "one bucket per station",
+          db["system.buckets.weather"].count_documents({}))
+
+
 def aggregation():
     c = db.orders
     c.insert_many([{"_id": i, "cust": "c%d" % (i % 3), "amount": i * 10, "items": ["x", "y"][: 1 + i % 2]} for i in range(1, 10)])
@@ -249,7 +266,7 @@ def aggregation():
     check(len(many) == 9, "aggregate cursor across batches", len(many))
 
 
-for step in (crud, indexes, catalog, aggregation):
+for step in (crud, indexes, catalog, timeseries, aggregation):
     step()
 client.drop_database(db_name)
 print("pymongo %s: %d checks passed" % (pymongo.version, checks))
