@@ -71,6 +71,7 @@ class Job {
   std::atomic<size_t> next_todo_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> finished_{false};
+  bool resumed_ = false;
   Status error_;
   std::condition_variable tick_;
 };
@@ -79,6 +80,8 @@ Status Job::plan() {
   MS_ASSIGN_OR_RETURN(auto existing, store_.load(spec_.source_ns()));
   CollectionRecord rec;
   if (existing && !existing->partitions.empty()) {
+    // Planned by an earlier run: any partition may hold writes made after its last checkpoint.
+    resumed_ = true;
     rec = std::move(*existing);
   } else {
     rec.source_ns = spec_.source_ns();
@@ -197,7 +200,7 @@ Status Job::read_from(client::Connection& src, client::Connection* inline_dst, s
     const auto& r = trackers_[part].rec;
     min_key = pos ? pos : r.min_key;
     max_key = r.max_key;
-    resumed = r.docs > 0 || r.skipped > 0 || r.last_key.has_value();
+    resumed = resumed_;
   }
   const auto& o = settings_.options;
   bson_t opts = BSON_INITIALIZER, sort, hint;

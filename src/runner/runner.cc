@@ -214,7 +214,9 @@ Status Run::do_copy() {
   int parallel = std::max(1, std::min<int>(options_.copy.parallel_collections, static_cast<int>(specs.size())));
   settings.queue_bytes = std::max<int64_t>(1 << 20, (options_.copy.queue_mb << 20) / parallel);
   settings.on_retry = [this](const Status& st, int attempt) {
+    MS_LOG_WARN("retrying (attempt {}): {}", attempt, st.message());
     std::lock_guard<std::mutex> g(progress_mu_);
+    report_.retries++;
     detail_ = fmt::format("retrying (attempt {}): {}", attempt, st.message());
   };
   copy::Endpoints ends{source_.get(), destination_.get()};

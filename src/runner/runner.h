@@ -44,6 +44,7 @@ struct RunReport {
   std::map<std::string, int64_t> docs;      // target namespace → documents inserted
   int64_t skipped = 0;                      // _id already on the destination
   int64_t recopied = 0;                     // written again after a resume or retry
+  int64_t retries = 0;                      // transient failures retried
   int64_t elapsed_ms = 0;
   std::string t0;                           // Timestamp(t, i)
 };

@@ -32,8 +32,8 @@ inline std::string temp_dir(const std::string& tag) {
 
 class CopyPair {
  public:
-  explicit CopyPair(std::vector<std::string> source_args = {})
-      : src(std::move(source_args)), dst(), dir(temp_dir("copy")) {}
+  explicit CopyPair(std::vector<std::string> source_args = {}, std::vector<std::string> destination_args = {})
+      : src(std::move(source_args)), dst(std::move(destination_args)), dir(temp_dir("copy")) {}
   ~CopyPair() { std::filesystem::remove_all(dir); }
 
   testsupport::SimServer src;
