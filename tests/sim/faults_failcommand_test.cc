@@ -340,6 +340,22 @@ TEST(OtherFailPoints, OnPrimaryTransactionalWrite) {
   EXPECT_FALSE(h.closed);
 }
 
+TEST(OtherFailPoints, OnPrimaryTransactionalWriteSkipsRetriesOfDoneStatements) {
+  FaultHarness h;
+  h.fail_point(R"({"configureFailPoint": "onPrimaryTransactionalWrite", "mode": {"times": 2}})");
+  h.run(retryable_insert(1, 1));
+  EXPECT_TRUE(h.closed);
+  h.closed = false;
+  // The retry writes nothing, so the fail point (one time left) does not fire on it...
+  auto r = h.run(retryable_insert(1, 1));
+  EXPECT_FALSE(h.closed);
+  EXPECT_TRUE(ok(r)) << r.json();
+  // ...but on the next new write.
+  h.run(retryable_insert(2, 2));
+  EXPECT_TRUE(h.closed);
+  EXPECT_EQ(count_docs(h), 2);
+}
+
 TEST(OtherFailPoints, WaitForFailPoint) {
   FaultHarness h;
   h.fail_point(R"({"configureFailPoint": "failCommand", "mode": "alwaysOn",

@@ -77,6 +77,25 @@ TEST(ReplRetryableWrites, StandaloneRefusesTransactionNumbers) {
   EXPECT_EQ(r.code(), 20);
 }
 
+TEST(ReplSnapshotReadConcern, OnlyReadsTakeItOutsideATransaction) {
+  SimServer s;
+  ASSERT_TRUE(s.up());
+  s.must("t", R"({"insert": "c", "documents": [{"_id": 1}]})");
+  const std::string snap = std::string(R"("readConcern": {"level": "snapshot"}, )") + kLsid;
+  EXPECT_TRUE(s.run("t", "{\"find\": \"c\", " + snap + "}").ok());
+  EXPECT_TRUE(s.run("t", "{\"distinct\": \"c\", \"key\": \"_id\", " + snap + "}").ok());
+  Reply ins = s.run("t", "{\"insert\": \"c\", \"documents\": [{\"_id\": 2}], " + snap + ", " + txn(1) + "}");
+  EXPECT_EQ(ins.code(), 72);
+  EXPECT_EQ(ins.status.message().rfind("Command insert does not support { readConcern: { level: \"snapshot\" } }", 0), 0u)
+      << ins.status.message();
+  EXPECT_EQ(s.run("t", "{\"listCollections\": 1, " + snap + "}").code(), 72);
+  EXPECT_EQ(count(s), 1);
+
+  SimServer old({"--server-version", "4.4"});
+  ASSERT_TRUE(old.up());
+  EXPECT_EQ(old.run("t", "{\"find\": \"c\", " + snap + "}").code(), 72);
+}
+
 class ReplTransactions : public ::testing::Test {
  protected:
   void SetUp() override {

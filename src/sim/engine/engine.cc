@@ -14,6 +14,7 @@
 #include "sim/engine/change_stream.h"
 #include "sim/engine/engine_impl.h"
 #include "sim/engine/search_index.h"
+#include "sim/engine/session.h"
 
 namespace sim::engine {
 
@@ -390,6 +391,8 @@ bool EngineImpl::is_change_stream_cursor(int64_t id) {
   auto c = cursors.find(id);
   return c && engine::is_change_stream_cursor(c->source.get());
 }
+
+bool EngineImpl::is_retry_of_executed_write(const CommandContext& c) { return engine::is_retry_of_executed_write(*this, c); }
 
 void EngineImpl::set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) { fs_override = total_used; }
 

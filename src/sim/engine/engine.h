@@ -44,6 +44,8 @@ class Engine {
   // Whether the open cursor `id` serves a change stream (getMore errors on it carry
   // ResumableChangeStreamError, as mongod's ErrorLabelBuilder gives them).
   virtual bool is_change_stream_cursor(int64_t id) = 0;
+  // Whether `c` retries a retryable write whose first statement already ran (session.h).
+  virtual bool is_retry_of_executed_write(const CommandContext& c) = 0;
   // dbStats fsTotalSize/fsUsedSize as a test set them (nullopt: the real filesystem's).
   virtual void set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) = 0;
   // Step-down/step-up hooks: aborts open transactions (step-down) and logs "new primary"

@@ -119,7 +119,7 @@ Result<bool> FindSource::next_locked(DocRef* doc, Bson* owned, bool* is_owned) {
       } else {
         shaped = Bson(&view);
       }
-      if (s_.show_record_id) {
+      if (s_.show_record_id && !s_.return_key) {  // returnKey shows the key only
         bson_t with = BSON_INITIALIZER;
         bson_concat(&with, shaped.get());
         bson_append_int64(&with, "$recordId", -1, rid);

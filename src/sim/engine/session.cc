@@ -478,7 +478,49 @@ CommandHandler with_session_gate(EngineImpl& e, std::string name, CommandHandler
   };
 }
 
+bool is_retry_of_executed_write(EngineImpl& e, const CommandContext& c) {
+  bson_iter_t lsid_it, txn_it, auto_it;
+  const bson_t* body = c.body();
+  if (!common::find_field(body, "lsid", &lsid_it) || !BSON_ITER_HOLDS_DOCUMENT(&lsid_it) ||
+      !common::find_field(body, "txnNumber", &txn_it) || !BSON_ITER_HOLDS_INT64(&txn_it) ||
+      common::find_field(body, "autocommit", &auto_it)) {
+    return false;
+  }
+  uint32_t len;
+  const uint8_t* data;
+  bson_iter_document(&lsid_it, &len, &data);
+  bson_t raw;
+  bson_init_static(&raw, data, len);
+  std::shared_ptr<Session> s = e.sessions.get(session_id_with_uid(c, &raw));
+  std::lock_guard checkout(s->checkout);
+  return s->state == Session::TxnState::kRetryableWrite && s->active_txn_number == bson_iter_int64(&txn_it) &&
+         s->executed.count(0) > 0;
+}
+
 namespace {
+
+// readConcern level snapshot outside a transaction: 5.0+ serves it for find, aggregate and
+// distinct (snapshot reads); every other command refuses it (72), as 4.4 refuses it everywhere.
+Status check_snapshot_outside_transaction(EngineImpl& e, const std::string& name, const bson_t* body) {
+  bson_iter_t rc, level;
+  if (!common::find_field(body, "readConcern", &rc) || !BSON_ITER_HOLDS_DOCUMENT(&rc) || !bson_iter_recurse(&rc, &level) ||
+      !bson_iter_find(&level, "level") || !BSON_ITER_HOLDS_UTF8(&level) ||
+      std::string_view(bson_iter_utf8(&level, nullptr)) != "snapshot") {
+    return Status::OK();
+  }
+  if (e.version() < 50) {
+    return Status(common::kInvalidOptions, "readConcern level snapshot is only valid in multi-statement transactions");
+  }
+  if (name == "find" || name == "aggregate" || name == "distinct") return Status::OK();
+  uint32_t len;
+  const uint8_t* data;
+  bson_iter_document(&rc, &len, &data);
+  bson_t doc;
+  bson_init_static(&doc, data, len);
+  return Status(common::kInvalidOptions,
+                fmt::format("Command {} does not support {{ readConcern: {} }} :: caused by :: read concern not supported", name,
+                            common::to_server_string(&doc)));
+}
 
 Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner, CommandContext& c, bson_t* reply) {
   {
@@ -529,6 +571,7 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
     bson_init_static(&raw, data, len);
     std::shared_ptr<Session> s = e.sessions.get(session_id_with_uid(c, &raw));
     if (!has_txn) {
+      MS_RETURN_IF_ERROR(check_snapshot_outside_transaction(e, name, body));
       OperationSession op;
       op.session = s.get();
       ScopedOperation scope(&op);
@@ -538,6 +581,7 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
     std::lock_guard checkout(s->checkout);
     if (!has_auto) {
       // A retryable write.
+      MS_RETURN_IF_ERROR(check_snapshot_outside_transaction(e, name, body));
       MS_RETURN_IF_ERROR(check_retryable(name, body));
       if (txn_number < s->active_txn_number) {
         return Status(common::kTransactionTooOld,

@@ -160,6 +160,9 @@ class SessionCatalog {
 
 // Wraps an engine command's handler with the session gate.
 CommandHandler with_session_gate(EngineImpl& e, std::string name, CommandHandler inner);
+// A retryable write (txnNumber, no autocommit) whose first statement already ran under that
+// txnNumber: a retry, which writes nothing new (onPrimaryTransactionalWrite does not fire).
+bool is_retry_of_executed_write(EngineImpl& e, const CommandContext& c);
 // commitTransaction, abortTransaction, endSessions, refreshSessions, killSessions,
 // killAllSessions.
 void register_session_commands(EngineImpl& e, CommandRegistry& r);

@@ -449,9 +449,13 @@ Status CommandFailPoints::before_run(bool* close, bson_t* reply, bool* replied) 
   }
   if (is_retryable_write_command(def_.name) && common::find_field(body, "txnNumber", &it) &&
       !common::find_field(body, "autocommit", &it)) {
-    // mongod evaluates it after each statement; mongosim once per command, which gives the
-    // same outcome for the spec tests' single-statement and ordered writes.
-    auto data = state_.failpoints.evaluate("onPrimaryTransactionalWrite", [](const bson_t*) { return true; });
+    // mongod evaluates it after each statement it writes; mongosim once per command that
+    // writes something, which gives the same outcome for the spec tests' single-statement and
+    // ordered writes. A retry of statements already done writes nothing and does not fire it.
+    CommandContext cctx{state_.ctx, client_, req_};
+    auto data = state_.failpoints.evaluate("onPrimaryTransactionalWrite", [&](const bson_t*) {
+      return !(state_.engine && state_.engine->is_retry_of_executed_write(cctx));
+    });
     if (data) {
       retryable_write_hit_ = true;
       retryable_write_close_ = extract_bool(data->get(), "closeConnection").value_or(true);
