@@ -242,7 +242,8 @@ bool find_field(const bson_t* doc, std::string_view key, bson_iter_t* out) {
   // The raw scan finds the element; libbson positions the iterator on it (checking it).
   // Anything the scan is unsure of takes libbson's own walk.
   const uint8_t* data = bson_get_data(doc);
-  int64_t at = scan_for_key(data, doc->len, key);
+  const FrozenFieldIndex* frozen = FrozenFieldIndex::current();
+  int64_t at = frozen && frozen->covers(doc) ? frozen->lookup(key) : scan_for_key(data, doc->len, key);
   if (at > 0 && bson_iter_init_from_data_at_offset(out, data, doc->len, static_cast<uint32_t>(at),
                                                    static_cast<uint32_t>(key.size()))) {
     return true;

@@ -84,6 +84,46 @@ int64_t scan_for_key(const uint8_t* d, uint32_t len, std::string_view key) {
   return p == end ? 0 : -1;
 }
 
+namespace {
+thread_local const FrozenFieldIndex* t_frozen = nullptr;
+}  // namespace
+
+FrozenFieldIndex::FrozenFieldIndex(const bson_t* doc)
+    : data_(bson_get_data(doc)), len_(doc->len), outer_(t_frozen) {
+  t_frozen = this;
+  const uint8_t* d = data_;
+  if (len_ < 5 || read_u32(d) != len_ || d[len_ - 1] != 0) return;
+  size_t end = len_ - 1;
+  size_t p = 4;
+  int n = 0;
+  while (p < end) {
+    if (n == kMaxFields) return;
+    const uint8_t* k = d + p + 1;
+    const void* z = std::memchr(k, 0, end - (p + 1));
+    if (!z) return;
+    size_t klen = static_cast<size_t>(static_cast<const uint8_t*>(z) - k);
+    entries_[n++] = Entry{reinterpret_cast<const char*>(k), static_cast<uint32_t>(klen), static_cast<uint32_t>(p)};
+    size_t v = p + 1 + klen + 1;
+    int64_t size = value_size(d[p], d + v, end - v);
+    if (size < 0) return;
+    p = v + static_cast<size_t>(size);
+  }
+  if (p == end) count_ = n;
+}
+
+FrozenFieldIndex::~FrozenFieldIndex() { t_frozen = outer_; }
+
+const FrozenFieldIndex* FrozenFieldIndex::current() { return t_frozen; }
+
+int64_t FrozenFieldIndex::lookup(std::string_view key) const {
+  if (count_ < 0 || key.empty()) return -1;
+  for (int i = 0; i < count_; ++i) {
+    const Entry& e = entries_[i];
+    if (e.key_len == key.size() && std::memcmp(e.key, key.data(), key.size()) == 0) return e.offset;
+  }
+  return 0;
+}
+
 bool quick_valid(const uint8_t* d, size_t len, int max_depth) {
   constexpr int kMaxLevels = 64;
   if (max_depth > kMaxLevels) max_depth = kMaxLevels;

@@ -85,6 +85,46 @@ TEST(BsonScan, ScanReportsAbsentAndUnsure) {
   EXPECT_TRUE(find_field(rx.get(), "b", &it));
 }
 
+TEST(BsonScan, FrozenIndexAnswersAsTheWalkDoes) {
+  std::mt19937 rng(23);
+  for (int round = 0; round < 300; ++round) {
+    Bson doc = random_doc(rng);
+    Bson other = random_doc(rng);
+    FrozenFieldIndex frozen(doc.get());
+    EXPECT_EQ(FrozenFieldIndex::current(), &frozen);
+    for (const char* key : {"_id", "f1", "f2", "f4", "missing"}) {
+      bson_iter_t fast, slow;
+      bool found = find_field(doc.get(), key, &fast);
+      ASSERT_EQ(found, bson_iter_init_find(&slow, doc.get(), key)) << key;
+      if (found) {
+        EXPECT_EQ(bson_iter_offset(&fast), bson_iter_offset(&slow));
+      }
+      // Another document is not answered from the index.
+      ASSERT_EQ(find_field(other.get(), key, &fast), bson_iter_init_find(&slow, other.get(), key)) << key;
+    }
+  }
+  EXPECT_EQ(FrozenFieldIndex::current(), nullptr);
+}
+
+TEST(BsonScan, FrozenIndexNestsAndFindsTheFirstOfDuplicates) {
+  bson_t d = BSON_INITIALIZER;
+  bson_append_int32(&d, "a", 1, 1);
+  bson_append_int32(&d, "a", 1, 2);
+  Bson dup = Bson::steal(&d);
+  Bson inner = *Bson::from_json(R"({"b": 3})");
+  FrozenFieldIndex outer(dup.get());
+  {
+    FrozenFieldIndex nested(inner.get());
+    bson_iter_t it;
+    ASSERT_TRUE(find_field(inner.get(), "b", &it));
+    EXPECT_EQ(bson_iter_int32(&it), 3);
+  }
+  EXPECT_EQ(FrozenFieldIndex::current(), &outer);
+  bson_iter_t it;
+  ASSERT_TRUE(find_field(dup.get(), "a", &it));
+  EXPECT_EQ(bson_iter_int32(&it), 1);
+}
+
 TEST(BsonScan, QuickValidNeverAcceptsWhatLibbsonRefuses) {
   std::mt19937 rng(5);
   int accepted = 0;

@@ -58,6 +58,11 @@ Result<DocRef> prepare_for_insert(const bson_t* doc, mql::ServerVersion version)
                   fmt::format("object to insert too large. size in bytes: {}, max size: {}", doc->len, kMaxUserDocSize));
   }
   bson_iter_t it;
+  // The usual case on 5.0+: _id already first; nothing else is checked there.
+  if (version >= 50 && bson_iter_init(&it, doc) && bson_iter_next(&it) && std::string_view(bson_iter_key(&it)) == "_id") {
+    MS_RETURN_IF_ERROR(check_id_value(&it, version));
+    return DocRef::copy(doc);
+  }
   bool first = true, id_first = false, has_id = false;
   bson_iter_init(&it, doc);
   while (bson_iter_next(&it)) {
@@ -123,8 +128,15 @@ Bson session_id_with_uid(const CommandContext& c, const bson_t* lsid) {
     bson_append_iter(&out, "uid", 3, &it);
   } else {
     std::string user = sim::auth::authenticated_user(c.client).value_or("");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(user.data()), user.size(), digest);
+    // Every command of a session carries its lsid: the digest of the last user is kept.
+    thread_local std::string last_user;
+    thread_local unsigned char digest[SHA256_DIGEST_LENGTH];
+    thread_local bool have_digest = false;
+    if (!have_digest || user != last_user) {
+      SHA256(reinterpret_cast<const unsigned char*>(user.data()), user.size(), digest);
+      last_user = user;
+      have_digest = true;
+    }
     bson_append_binary(&out, "uid", 3, BSON_SUBTYPE_BINARY, digest, SHA256_DIGEST_LENGTH);
   }
   return Bson::steal(&out);

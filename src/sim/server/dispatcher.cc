@@ -7,6 +7,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/bson_scan.h"
 #include "common/log.h"
 #include "sim/server/error_labels.h"
 #include "sim/server/failpoints.h"
@@ -370,6 +371,8 @@ Status shaped_error(const Status& st, const CommandFailPoints& fp, const std::op
 }  // namespace
 
 Bson Dispatcher::run_command(ClientInfo& client, const CommandRequest& req, bool* close) {
+  // The body is read field by field many times over and does not change while it runs.
+  common::FrozenFieldIndex body_fields(req.body.get());
   count_op(req);
   gossip_cluster_time(req.body.get());
   const CommandDef* def = ctx_.commands.find(req.name);
