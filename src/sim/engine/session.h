@@ -43,11 +43,12 @@ class EngineImpl;
 class Transaction;
 
 // What a retryable write statement returned, to return again on a retry.
+// Compact (one is kept per statement of a batch): documents as shared buffers, null = absent.
 struct StmtResult {
   int32_t n = 0;
   int32_t n_modified = 0;
-  common::Bson upserted_id;  // {_id: ...} when the statement upserted
-  common::Bson reply;        // findAndModify: its whole reply fields (lastErrorObject, value)
+  DocRef upserted_id;  // {_id: ...} when the statement upserted
+  DocRef reply;        // findAndModify: its whole reply fields (lastErrorObject, value)
 };
 
 class Session {

@@ -636,7 +636,7 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
       if (done != retry->executed.end()) {
         res.n += done->second.n;
         res.n_modified += done->second.n_modified;
-        if (!done->second.upserted_id.empty()) res.upserted.emplace_back(static_cast<int64_t>(i), done->second.upserted_id);
+        if (done->second.upserted_id) res.upserted.emplace_back(static_cast<int64_t>(i), done->second.upserted_id.bson());
         continue;
       }
       retryable_statement(retry, wc, i);
@@ -692,7 +692,7 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
       StmtResult sr;
       sr.n = static_cast<int32_t>(res.n - n_before);
       sr.n_modified = static_cast<int32_t>(res.n_modified - modified_before);
-      if (res.upserted.size() > upserted_before) sr.upserted_id = res.upserted.back().second;
+      if (res.upserted.size() > upserted_before) sr.upserted_id = DocRef::copy(res.upserted.back().second.get());
       retry->executed[static_cast<int32_t>(i)] = std::move(sr);
     }
   }
@@ -873,7 +873,10 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   if (retry) {
     auto done = retry->executed.find(0);
     if (done != retry->executed.end()) {
-      bson_concat(reply, done->second.reply.get());
+      if (done->second.reply) {
+        bson_t saved = done->second.reply.view();
+        bson_concat(reply, &saved);
+      }
       return finish_write_reply(c, e.version(), reply);
     }
     retryable_statement(retry, wc, 0);
@@ -940,7 +943,7 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   } else {
     bson_append_null(reply, "value", -1);
   }
-  if (retry) retry->executed[0] = StmtResult{n, 0, {}, Bson(reply)};
+  if (retry) retry->executed[0] = StmtResult{n, 0, {}, DocRef::copy(reply)};
   return finish_write_reply(c, e.version(), reply);
 }
 
