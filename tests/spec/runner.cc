@@ -1966,15 +1966,18 @@ OpResult TestRun::cursor_command(mongoc_database_t* db, const std::string& clien
   if (auto bs = get_int(args.get(), "batchSize")) BSON_APPEND_INT64(cursor_opts.get(), "batchSize", *bs);
   if (auto c = args.find("comment")) bson_append_iter(cursor_opts.get(), "comment", -1, &*c);
   if (auto mt = get_int(args.get(), "maxTimeMS")) BSON_APPEND_INT64(cursor_opts.get(), "maxAwaitTimeMS", *mt);
-  bson_t* reply = bson_new();
-  bool ok = mongoc_database_command_with_opts(db, cmd.get(), nullptr, cmd_opts.get(), reply, &e);
+  // The command functions initialize `rep` themselves (a bson_new()'d reply would leak).
+  bson_t rep;
+  bool ok = mongoc_database_command_with_opts(db, cmd.get(), nullptr, cmd_opts.get(), &rep, &e);
   if (!ok) {
-    r.err = from_bson_error(e, reply);
-    bson_destroy(reply);
+    r.err = from_bson_error(e, &rep);
+    bson_destroy(&rep);
     if (r.own_session) mongoc_client_session_destroy(r.own_session);
     r.own_session = nullptr;
     return r;
   }
+  bson_t* reply = bson_copy(&rep);
+  bson_destroy(&rep);
   // Takes ownership of reply.
   mongoc_cursor_t* cur = mongoc_cursor_new_from_command_reply_with_opts(client, reply, cursor_opts.get());
   if (drain_now) {

@@ -63,15 +63,16 @@ void append_normalized(bson_t* out, const char* key, const bson_value_t* v) {
     bson_append_value(out, key, -1, v);
     return;
   }
-  std::vector<std::pair<std::string, bson_iter_t>> fields;
-  while (bson_iter_next(&it)) fields.emplace_back(bson_iter_key(&it), it);
+  // (bson_iter_t is over-aligned, so it stays out of containers; values are shallow copies.)
+  std::vector<std::pair<std::string, bson_value_t>> fields;
+  while (bson_iter_next(&it)) fields.emplace_back(bson_iter_key(&it), *bson_iter_value(&it));
   if (v->value_type == BSON_TYPE_DOCUMENT) {
     std::stable_sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   bson_t sub;
   if (v->value_type == BSON_TYPE_DOCUMENT) bson_append_document_begin(out, key, -1, &sub);
   else bson_append_array_begin(out, key, -1, &sub);
-  for (auto& [name, fit] : fields) append_normalized(&sub, name.c_str(), bson_iter_value(&fit));
+  for (const auto& [name, value] : fields) append_normalized(&sub, name.c_str(), &value);
   if (v->value_type == BSON_TYPE_DOCUMENT) bson_append_document_end(out, &sub);
   else bson_append_array_end(out, &sub);
 }
