@@ -9,6 +9,7 @@
 #include <future>
 #include <sstream>
 
+#include "app/incr_commands.h"
 #include "app/io.h"
 #include "app/render.h"
 #include "client/connectivity.h"
@@ -195,7 +196,10 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   auto* thr = cli.add_subcommand("throttle", "change the full-copy limits of a task, also while it runs "
                                              "(persisted; 0 = unlimited)");
   auto* pause = cli.add_subcommand("pause", "ask the running task to pause cleanly (run resumes it)");
-  for (auto* sub : {plan, test, pre, run, status, thr, pause}) {
+  auto* resume = cli.add_subcommand("resume", "resume a paused task: runs it again from its checkpoints");
+  auto* stop = cli.add_subcommand("stop", "cut over: wait until not delayed, tell the operator to stop writes, "
+                                          "wait until the source is quiet, finalize and write the final report");
+  for (auto* sub : {plan, test, pre, run, status, thr, pause, resume, stop}) {
     sub->add_option("--task", task_path, "the task file (YAML)")->required();
     sub->add_flag("--json", json, "print JSON (the default when stdout is not a terminal)");
   }
@@ -213,7 +217,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
       // CLI11 would only say that a subcommand is required; name what was wrong instead.
       bool option = rest[0].rfind("-", 0) == 0;
       err << "mongoshift: unknown " << (option ? "option" : "command") << " '" << rest[0]
-          << "' (commands: plan, test-connection, precheck, run, status, throttle, pause; see --help)\n";
+          << "' (commands: plan, test-connection, precheck, run, status, throttle, pause, resume, stop; see --help)\n";
       return kExitBadInput;
     }
     int code = cli.exit(e, out, err);
@@ -227,6 +231,8 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   if (status->parsed()) return cmd_status(task_path, state_dir, io);
   if (thr->parsed()) return cmd_throttle(task_path, state_dir, rps, mbps, source_qps, io);
   if (pause->parsed()) return cmd_pause(task_path, state_dir, io);
+  if (resume->parsed()) return cmd_resume(task_path, state_dir, terminal && !json, io);
+  if (stop->parsed()) return cmd_stop(task_path, state_dir, io);
   return cmd_precheck(task_path, ignore, state_dir, io);
 }
 
