@@ -180,6 +180,7 @@ Result<int64_t> Collection::insert(DocRef doc, const WriteContext& wc) {
   int64_t rid = next_rid_++;
   for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->add(keys[i].keys, rid, keys[i].multikey);
   data_size_ += doc.size();
+  ++generation_;
   auto [pos, inserted] = records_.emplace(rid, std::move(doc));
   (void)inserted;
   if (observer_) observer_->on_insert(*this, pos->second, wc);
@@ -205,6 +206,7 @@ Status Collection::update(int64_t rid, DocRef post, const UpdateInfo& how, const
   DocRef pre = std::move(it->second);
   data_size_ += static_cast<int64_t>(post.size()) - static_cast<int64_t>(pre.size());
   it->second = std::move(post);
+  ++generation_;
   if (observer_) observer_->on_update(*this, pre, it->second, how, wc);
   return Status::OK();
 }
@@ -220,6 +222,7 @@ void Collection::remove(int64_t rid, const WriteContext& wc) {
   DocRef pre = std::move(it->second);
   data_size_ -= pre.size();
   records_.erase(it);
+  ++generation_;
   if (observer_) observer_->on_delete(*this, pre, wc);
 }
 
@@ -236,11 +239,13 @@ void Collection::evict_for_capped() {
     }
     data_size_ -= it->second.size();
     records_.erase(it);
+    ++generation_;
   }
 }
 
 void Collection::truncate() {
   records_.clear();
+  ++generation_;
   data_size_ = 0;
   for (auto& ix : indexes_) ix->clear();
 }

@@ -74,6 +74,8 @@ class Collection {
   size_t count() const { return records_.size(); }
   int64_t data_size() const { return data_size_; }
   const std::map<int64_t, DocRef>& records() const { return records_; }
+  // Changes with every write to the records (scans keep their position while it holds).
+  uint64_t generation() const { return generation_; }
   const DocRef* find(int64_t rid) const;
   const std::vector<std::unique_ptr<Index>>& indexes() const { return indexes_; }
   Index* find_index(std::string_view name) const;
@@ -133,6 +135,7 @@ class Collection {
   std::atomic<bool> dropped_{false};
   std::map<int64_t, DocRef> records_;
   int64_t next_rid_ = 1;
+  uint64_t generation_ = 0;
   int64_t data_size_ = 0;
   std::vector<std::unique_ptr<Index>> indexes_;  // _id first (when the collection has one)
 };

@@ -550,8 +550,17 @@ bool Scanner::next_coll_scan(const Collection& coll, DocRef* out, int64_t* rid, 
   while (true) {
     std::map<int64_t, DocRef>::const_iterator it;
     if (!plan_.reverse) {
-      it = started_ ? recs.upper_bound(last_rid_) : recs.begin();
+      if (!started_) {
+        it = recs.begin();
+      } else if (pos_coll_ == &coll && pos_generation_ == coll.generation()) {
+        it = std::next(pos_);
+      } else {
+        it = recs.upper_bound(last_rid_);
+      }
       if (it == recs.end()) break;
+      pos_ = it;
+      pos_coll_ = &coll;
+      pos_generation_ = coll.generation();
     } else {
       if (!started_) {
         if (recs.empty()) break;

@@ -94,6 +94,11 @@ class Scanner {
   bool started_ = false;
   bool done_ = false;
   int64_t last_rid_ = 0;
+  // A forward collection scan's position, valid while the collection's generation holds
+  // (no write since): the next record is then one step on instead of a lookup.
+  std::map<int64_t, DocRef>::const_iterator pos_;
+  const Collection* pos_coll_ = nullptr;
+  uint64_t pos_generation_ = 0;
   std::string last_key_;
   size_t interval_ = 0;
   std::unordered_set<int64_t> seen_;
