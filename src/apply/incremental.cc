@@ -337,6 +337,11 @@ common::Status Incremental::tick() {
   if (auto n = newest_optime(*source_); n.ok()) newest_source_ = max_of(newest_source_, *n);
   settle();
   MS_ASSIGN_OR_RETURN(paused_, pause_requested(*ctx_.store, ctx_.task_id));
+  MS_ASSIGN_OR_RETURN(auto limits, load_limits(*ctx_.store, ctx_.task_id));
+  if (limits) {
+    throttle::Limits l{0, limits->rps, limits->mbps};
+    if (!(l == throttle_.limits())) throttle_.set_limits(l);  // `mongoshift throttle` while running
+  }
   if (cut_over_ == CutOver::kNone) {
     MS_ASSIGN_OR_RETURN(bool stop, stop_requested(*ctx_.store, ctx_.task_id));
     if (stop) {

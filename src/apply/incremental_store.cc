@@ -108,6 +108,16 @@ common::Result<bool> pause_requested(state::StateStore& store, const std::string
   return s.integer(0) != 0;
 }
 
+common::Result<std::optional<IncrementalLimits>> load_limits(state::StateStore& store, const std::string& task_id) {
+  state::Stmt s(store.db(), "SELECT rps, mbps FROM throttle_limits WHERE task_id=? AND phase='incremental'");
+  if (!s.ok()) return s.error("reading the incremental throttle");
+  s.bind(1, task_id);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<IncrementalLimits>();
+  if (rc != SQLITE_ROW) return s.error("reading the incremental throttle");
+  return std::optional<IncrementalLimits>(IncrementalLimits{s.integer(0), s.integer(1)});
+}
+
 common::Status record_ttl(state::StateStore& store, const std::string& task_id, const TtlValue& v) {
   return store.write_transaction([&](sqlite3* db) {
     state::Stmt s(db,

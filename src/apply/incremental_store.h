@@ -41,6 +41,13 @@ common::Result<bool> stop_requested(state::StateStore& store, const std::string&
 // saves its checkpoint and returns, as on an interrupt.
 common::Result<bool> pause_requested(state::StateStore& store, const std::string& task_id);
 
+// Limits set at run time for the incremental phase (table throttle_limits, phase
+// "incremental"); none when never set.
+struct IncrementalLimits {
+  int64_t rps = 0, mbps = 0;
+};
+common::Result<std::optional<IncrementalLimits>> load_limits(state::StateStore& store, const std::string& task_id);
+
 common::Status record_ttl(state::StateStore& store, const std::string& task_id, const TtlValue& v);
 
 }  // namespace apply
