@@ -19,6 +19,7 @@ struct Outcome {
   bool ok = false;
   uint32_t code = 0;
   std::string message;
+  int64_t cursor_id = 0;  // cursor.id of the reply, when it has one
 };
 
 // Runs `cmd` on `db` through a libmongoc client for `uri`.
@@ -34,6 +35,10 @@ Outcome run(const std::string& uri_text, const char* db, bson_t* cmd) {
   mongoc_uri_destroy(uri);
   bson_t reply;
   out.ok = mongoc_client_command_simple(client, db, cmd, nullptr, &reply, &error);
+  bson_iter_t it, id;
+  if (out.ok && bson_iter_init_find(&it, &reply, "cursor") && bson_iter_recurse(&it, &id) && bson_iter_find(&id, "id")) {
+    out.cursor_id = bson_iter_as_int64(&id);
+  }
   if (!out.ok) {
     out.code = error.code;
     out.message = error.message;
@@ -59,9 +64,8 @@ class AuthEndToEnd : public ::testing::Test {
     auto p = MongosimProcess::start({"--auth", "--admin-user", "root", "--admin-password-file", write_password(dir, "rootpw")});
     ASSERT_TRUE(p.ok()) << p.status().to_string();
     server = std::make_unique<MongosimProcess>(std::move(p).value());
-    // Without the AccessControl hook in main (coordination.md), --auth is parsed but not wired.
     Outcome probe = run("mongodb://" + server->host_port() + "/?directConnection=true", "A", BCON_NEW("find", "c"));
-    if (probe.ok) GTEST_SKIP() << "this mongosim build does not enforce --auth yet (main.cc hook pending)";
+    ASSERT_FALSE(probe.ok) << "--auth is not enforced";
     ASSERT_TRUE(run(uri("root", "rootpw", "admin"), "A",
                     BCON_NEW("createUser", "reader", "pwd", "readerpw", "roles", "[", "read", "]"))
                     .ok);
@@ -128,6 +132,31 @@ for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("SCRAM-SHA-256 ok 13 18"), std::string::npos) << out;
   EXPECT_NE(out.find("SCRAM-SHA-1 ok 13 18"), std::string::npos) << out;
+}
+
+TEST_F(AuthEndToEnd, CursorsBelongToTheUserWhoOpenedThem) {
+  std::string root = uri("root", "rootpw", "admin");
+  ASSERT_TRUE(run(root, "A", BCON_NEW("createUser", "other", "pwd", "otherpw", "roles", "[", "read", "]")).ok);
+  ASSERT_TRUE(run(root, "A", BCON_NEW("insert", "c", "documents", "[", "{", "x", BCON_INT32(1), "}", "{", "x", BCON_INT32(2),
+                                      "}", "{", "x", BCON_INT32(3), "}", "]"))
+                  .ok);
+  Outcome opened = run(uri("reader", "readerpw", "A"), "A", BCON_NEW("find", "c", "batchSize", BCON_INT32(1)));
+  ASSERT_TRUE(opened.ok) << opened.message;
+  ASSERT_NE(opened.cursor_id, 0);
+  auto get_more = [&] { return BCON_NEW("getMore", BCON_INT64(opened.cursor_id), "collection", "c", "batchSize", BCON_INT32(1)); };
+  auto kill = [&] { return BCON_NEW("killCursors", "c", "cursors", "[", BCON_INT64(opened.cursor_id), "]"); };
+  std::string other = uri("other", "otherpw", "A");
+  Outcome stolen = run(other, "A", get_more());
+  EXPECT_EQ(stolen.code, 13u);
+  EXPECT_EQ(stolen.message, "cursor id " + std::to_string(opened.cursor_id) + " was not created by the authenticated user");
+  Outcome killed = run(other, "A", kill());
+  EXPECT_EQ(killed.code, 13u);
+  EXPECT_NE(killed.message.find("not authorized on A to execute command"), std::string::npos) << killed.message;
+  // The owner still reads it (on another connection: the owner is the user, not the socket)...
+  EXPECT_TRUE(run(uri("reader", "readerpw", "A"), "A", get_more()).ok);
+  // ...and root (killAnyCursor) may kill it.
+  EXPECT_TRUE(run(root, "A", kill()).ok);
+  EXPECT_EQ(run(uri("reader", "readerpw", "A"), "A", get_more()).code, 43u);
 }
 
 TEST_F(AuthEndToEnd, UsersSurviveARestart) {

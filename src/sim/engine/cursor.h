@@ -79,6 +79,7 @@ struct Cursor {
   int64_t txn_number = -1;
   int64_t last_used_ms = 0;
   common::Bson originating_command;
+  std::optional<std::string> owner;  // "user@db" that opened it (--auth), for getMore/killCursors
   std::atomic<bool> in_use{false};
   std::atomic<bool> killed{false};
 };

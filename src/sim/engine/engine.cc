@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "mql/expression.h"
 #include "mql/value.h"
+#include "sim/auth/auth.h"
 #include "sim/engine/args.h"
 #include "sim/engine/change_stream.h"
 #include "sim/engine/engine_impl.h"
@@ -215,7 +216,10 @@ Status EngineImpl::reply_with_cursor(std::shared_ptr<Cursor> cursor, int64_t bat
     return st;
   }
   int64_t id = 0;
-  if (!eof && !single_batch) id = cursors.add(cursor);
+  if (!eof && !single_batch) {
+    if (const ClientInfo* client = current_client()) cursor->owner = sim::auth::authenticated_user(*client);
+    id = cursors.add(cursor);
+  }
   bson_t cur;
   bson_iter_t bi;
   bson_iter_init_find(&bi, &tmp, "firstBatch");

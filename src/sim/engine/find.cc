@@ -8,6 +8,7 @@
 
 #include "mql/compare.h"
 #include "mql/path.h"
+#include "sim/auth/auth.h"
 #include "sim/engine/args.h"
 #include "sim/engine/find_source.h"
 #include "sim/engine/key_string.h"
@@ -473,6 +474,7 @@ Status cmd_get_more(EngineImpl& e, CommandContext& c, bson_t* reply) {
                   fmt::format("Requested getMore on namespace '{}', but cursor belongs to a different namespace {}",
                               ns_of(c.req.db, *coll_name), cursor->ns));
   }
+  MS_RETURN_IF_ERROR(sim::auth::check_cursor_access(c.client, c.req, id, cursor->owner, cursor->ns));
   if (has_max_time && !cursor->await_data) {
     return Status(common::kBadValue, "cannot set maxTimeMS on getMore command for a non-awaitData cursor");
   }
@@ -528,6 +530,11 @@ Status cmd_kill_cursors(EngineImpl& e, CommandContext& c, bson_t* reply) {
                     fmt::format("BSON field 'killCursors.cursors.{}' is the wrong type '{}', expected type 'long'",
                                 bson_iter_key(&it), common::type_alias(bson_iter_type(&it))));
     }
+    int64_t id = bson_iter_int64(&it);
+    if (auto open = e.cursors.find(id)) MS_RETURN_IF_ERROR(sim::auth::check_cursor_access(c.client, c.req, id, open->owner, open->ns));
+  }
+  bson_iter_init(&it, ids->get());
+  while (bson_iter_next(&it)) {
     int64_t id = bson_iter_int64(&it);
     (e.cursors.kill(id) ? killed : not_found).push_back(id);
   }

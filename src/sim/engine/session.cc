@@ -26,6 +26,7 @@ constexpr int64_t kSessionTimeoutMs = 30 * 60 * 1000;
 constexpr int64_t kTransactionLifetimeMs = 60 * 1000;
 
 thread_local OperationSession* tl_operation = nullptr;
+thread_local const ClientInfo* tl_client = nullptr;
 
 std::string session_key(const Bson& lsid) { return std::string(lsid.bytes()); }
 
@@ -55,6 +56,7 @@ bool same_doc(const DocRef& a, const DocRef& b) {
 }  // namespace
 
 OperationSession* current_operation() { return tl_operation; }
+const ClientInfo* current_client() { return tl_client; }
 
 // ---- Transaction ----
 
@@ -523,6 +525,11 @@ Status check_snapshot_outside_transaction(EngineImpl& e, const std::string& name
 }
 
 Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner, CommandContext& c, bson_t* reply) {
+  struct ClientScope {
+    const ClientInfo* saved;
+    explicit ClientScope(const ClientInfo* c) : saved(tl_client) { tl_client = c; }
+    ~ClientScope() { tl_client = saved; }
+  } client_scope(&c.client);
   {
     const bson_t* body = c.body();
     bson_iter_t lsid_it, txn_it, auto_it, start_it;

@@ -80,6 +80,9 @@ struct OperationSession {
   Transaction* txn = nullptr;     // inside a multi-document transaction
 };
 OperationSession* current_operation();
+// The connection of the engine command running on this thread (the session gate sets it), or
+// null outside one; cursors record its authenticated user as their owner.
+const ClientInfo* current_client();
 
 class Transaction {
  public:
