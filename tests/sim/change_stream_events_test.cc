@@ -65,6 +65,24 @@ TEST_P(EventsByVersion, CollectionStreamCrudDropInvalidate) {
   EXPECT_EQ(field_ts(events[4], "clusterTime"), field_ts(events[5], "clusterTime"));
 }
 
+TEST_P(EventsByVersion, MultiDeleteIsOneEventPerDocument) {
+  server->must("test", R"({"insert": "c", "documents": [{"_id": 1, "k": 1}, {"_id": 2, "k": 1}, {"_id": 3, "k": 1}]})");
+  Reply open = server->open("test", "c", "{}");
+  ASSERT_TRUE(open.ok());
+  Batch b = batch_of(open.doc, "firstBatch");
+  server->must("test", R"({"delete": "c", "deletes": [{"q": {"k": 1}, "limit": 0}]})");
+  auto events = server->drain("test", b, 3);
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(field_doc(events[i], "documentKey").canonical_json(),
+              json("{\"_id\": " + std::to_string(i + 1) + "}").canonical_json());
+    EXPECT_EQ(field_names(events[i])[1], "operationType");
+    bson_iter_t it;
+    EXPECT_FALSE(bson_iter_init_find(&it, events[i].get(), "lsid"));  // a batch is no transaction
+  }
+  EXPECT_LT(token_hex(field_doc(events[0], "_id")), token_hex(field_doc(events[2], "_id")));
+}
+
 TEST_P(EventsByVersion, TokensAreTheServersKeyStrings) {
   server->must("test", R"({"create": "c"})");
   std::string uuid = server->collection_uuid_hex("test", "c");

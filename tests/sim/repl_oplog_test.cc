@@ -55,6 +55,43 @@ TEST(ReplOplog, CrudEntriesAsSevenZeroWritesThem) {
   EXPECT_EQ(bson_iter_type(&it), BSON_TYPE_INT64);
 }
 
+// A multi-document delete on 6.1+ logs applyOps batches (100 deletes each) without session
+// fields; 6.0 logs one 'd' entry per document. Both survive a restart.
+TEST(ReplOplog, MultiDeletesAreBatchedFromSixOne) {
+  for (const char* version : {"7.0", "6.0"}) {
+    SCOPED_TRACE(version);
+    SimServer s({"--server-version", version});
+    ASSERT_TRUE(s.up());
+    std::string docs;
+    for (int i = 0; i < 250; ++i) docs += std::string(docs.empty() ? "" : ",") + "{\"_id\": " + std::to_string(i) + ", \"k\": 1}";
+    s.must("t", "{\"insert\": \"c\", \"documents\": [" + docs + "]}");
+    Reply del = s.must("t", R"({"delete": "c", "deletes": [{"q": {"k": 1}, "limit": 0}]})");
+    EXPECT_EQ(del.num("n"), 250);
+    auto batches = s.find_all("local", "oplog.rs", R"({"op": "c", "ns": "admin.$cmd"})");
+    auto singles = s.find_all("local", "oplog.rs", R"({"op": "d", "ns": "t.c"})");
+    if (std::string(version) == "7.0") {
+      ASSERT_EQ(batches.size(), 3u);
+      EXPECT_TRUE(singles.empty());
+      EXPECT_EQ(keys_of(batches[0]), "op,ns,o,ts,t,v,wall");
+      EXPECT_EQ(field(batches[0], "o.applyOps.0.op"), "\"d\"");
+      EXPECT_EQ(field(batches[0], "o.applyOps.0.ns"), "\"t.c\"");
+      EXPECT_EQ(field(batches[0], "o.applyOps.0.o"), R"({ "_id" : 0 })");
+      EXPECT_EQ(field(batches[0], "o.applyOps.99.o"), R"({ "_id" : 99 })");
+      EXPECT_EQ(field(batches[2], "o.applyOps.49.o"), R"({ "_id" : 249 })");
+      EXPECT_EQ(field(batches[2], "o.applyOps.50"), "<absent>");
+    } else {
+      EXPECT_TRUE(batches.empty());
+      EXPECT_EQ(singles.size(), 250u);
+    }
+    // A one-document match stays a plain entry.
+    s.must("t", R"({"insert": "c", "documents": [{"_id": 1000, "k": 2}]})");
+    s.must("t", R"({"delete": "c", "deletes": [{"q": {"k": 2}, "limit": 0}]})");
+    EXPECT_EQ(s.find_all("local", "oplog.rs", R"({"op": "d", "o._id": 1000})").size(), 1u);
+    ASSERT_TRUE(s.restart());
+    EXPECT_EQ(s.must("t", R"({"count": "c"})").num("n"), 0);
+  }
+}
+
 TEST(ReplOplog, FourFourWritesV1UpdatesAndNoInsertO2) {
   SimServer s({"--server-version", "4.4"});
   ASSERT_TRUE(s.up());

@@ -700,6 +700,33 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
   return finish_write_reply(c, e.version(), reply);
 }
 
+
+// 6.1+ (BatchedDeleteStage): a multi-document delete outside a transaction logs its deletes as
+// applyOps entries without session fields, batchedDeletesTargetBatchDocs (100) per entry.
+constexpr size_t kBatchedDeleteDocs = 100;
+
+bool batches_multi_deletes(EngineImpl& e, size_t matched) {
+  if (e.version() < 61 || matched < 2 || !e.oplog_writer || !e.oplog_writer->store() || current_op_buffer()) return false;
+  const OperationSession* op = current_operation();
+  return !(op && (op->txn || op->retryable_write));
+}
+
+int64_t remove_batched(EngineImpl& e, Collection& coll, const std::vector<int64_t>& rids, const WriteContext& wc) {
+  int64_t n = 0;
+  for (size_t from = 0; from < rids.size(); from += kBatchedDeleteDocs) {
+    OpBuffer batch;
+    {
+      ScopedOpBuffer into(&batch);
+      for (size_t k = from; k < std::min(rids.size(), from + kBatchedDeleteDocs); ++k) {
+        coll.remove(rids[k], wc);
+        ++n;
+      }
+    }
+    e.oplog_writer->log_apply_ops(batch, common::Bson(), -1);
+  }
+  return n;
+}
+
 Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
   const bson_t* body = c.body();
   using args::Type;
@@ -783,6 +810,10 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
         return Status(common::kIllegalOperation, fmt::format("cannot remove from a capped collection: {}", coll->ns()));
       }
       MS_ASSIGN_OR_RETURN(auto rids, matching_records(*coll, q.get(), matcher, *qctx, &hint, has_hint, nullptr, limit == 1));
+      if (batches_multi_deletes(e, rids.size())) {
+        res.n += remove_batched(e, *coll, rids, wc);
+        return Status::OK();
+      }
       for (int64_t rid : rids) {
         coll->remove(rid, wc);
         ++res.n;
