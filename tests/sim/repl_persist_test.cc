@@ -112,6 +112,29 @@ TEST(ReplPersist, KillNineKeepsCommittedTransactionsAndStandaloneData) {
   EXPECT_EQ(docs[0].json(), R"({ "_id" : 1, "a" : [ 1, 2 ] })");
 }
 
+// Writes acknowledged with j:true or w:majority survive kill -9 even when the last journal
+// record was torn (garbage after it): recovery keeps the records before it and says so.
+TEST(ReplPersist, JournaledWritesSurviveKillNineAndATornJournalTail) {
+  std::string dir = testsupport::make_temp_dir("persist-torn");
+  {
+    SimServer s({"--dbpath", dir});
+    ASSERT_TRUE(s.up());
+    s.must("t", R"({"insert": "c", "documents": [{"_id": 1}], "writeConcern": {"w": 1, "j": true}})");
+    s.must("t", R"({"insert": "c", "documents": [{"_id": 2}], "writeConcern": {"w": "majority"}})");
+    s.must("t", R"({"update": "c", "updates": [{"q": {"_id": 2}, "u": {"$set": {"v": 1}}}], "writeConcern": {"j": true}})");
+    s.process().kill9();
+  }
+  std::ofstream(dir + "/mongosim.journal", std::ios::app) << "torn-record";
+  SimServer again({"--dbpath", dir});
+  ASSERT_TRUE(again.up());
+  auto docs = again.find_all("t", "c");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1].json(), R"({ "_id" : 2, "v" : 1 })");
+  EXPECT_NE(again.process().log().find("bad record length"), std::string::npos) << again.process().log();
+  again.process().stop();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ReplPersist, ForeignAndCorruptFilesStopTheStartWithAMessage) {
   std::string dir = testsupport::make_temp_dir("persist-bad");
   std::ofstream(dir + "/WiredTiger") << "WiredTiger\n";
