@@ -49,3 +49,9 @@ report "Issue 3 suites: CRUD, catalog, indexes and the runner's self-checks" pas
   invalid:unified-format-invalid
 report "Issue 4 suites: replication surface" pass:change-streams/unified pass:transactions/unified \
   pass:retryable-writes/unified pass:retryable-reads/unified pass:sessions pass:command-monitoring
+echo "### Skip file entries by suite and reason"
+echo
+echo "| entries | suite | reason |"
+echo "|---:|---|---|"
+grep -v '^#' "$here/skips.txt" | grep -v '^$' | sed 's|^\([^/]*\)/.* # \(.*\)$|\1\t\2|' | sort | uniq -c | sort -rn |
+  sed 's/^ *\([0-9]*\) \([^\t]*\)\t\(.*\)$/| \1 | \2 | \3 |/'
