@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_report.h"
 #include "support/mongosim_process.h"
 
 namespace {
@@ -28,14 +29,7 @@ constexpr const char* kEnd = "<!-- /bench:mongosim -->";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string proc_file(pid_t pid, const char* name) { return read_text("/proc/" + std::to_string(pid) + "/" + name); }
+std::string proc_file(pid_t pid, const char* name) { return bench::read_text("/proc/" + std::to_string(pid) + "/" + name); }
 
 long rss_kib(pid_t pid) {
   std::istringstream in(proc_file(pid, "status"));
@@ -44,22 +38,6 @@ long rss_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
-}
-
-// CPU seconds (user + system) the process has used so far.
-double cpu_seconds(pid_t pid) {
-  std::string stat = proc_file(pid, "stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  // Fields after the command name start at 3 (state); utime and stime are 14 and 15.
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A ~200-byte document: _id int, a few typical fields.
@@ -125,7 +103,7 @@ bool insert_docs(Server& s, int64_t ndocs, int64_t* raw_bytes, Phase* ph) {
   for (auto& d : docs) d = bson_new();
   bson_error_t err;
   bool ok = true;
-  double cpu0 = cpu_seconds(s.proc.pid());
+  double cpu0 = bench::cpu_seconds(s.proc.pid());
   auto t0 = Clock::now();
   for (int64_t base = 0; ok && base < ndocs; base += batch) {
     int n = static_cast<int>(std::min<int64_t>(batch, ndocs - base));
@@ -143,13 +121,13 @@ bool insert_docs(Server& s, int64_t ndocs, int64_t* raw_bytes, Phase* ph) {
     bson_destroy(&opts);
   }
   ph->wall_s = seconds_since(t0);
-  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  ph->cpu_s = bench::cpu_seconds(s.proc.pid()) - cpu0;
   for (auto& d : docs) bson_destroy(d);
   return ok;
 }
 
 bool find_all(Server& s, int64_t ndocs, Phase* ph) {
-  double cpu0 = cpu_seconds(s.proc.pid());
+  double cpu0 = bench::cpu_seconds(s.proc.pid());
   auto t0 = Clock::now();
   bson_t filter = BSON_INITIALIZER;
   bson_t fopts = BSON_INITIALIZER;
@@ -167,7 +145,7 @@ bool find_all(Server& s, int64_t ndocs, Phase* ph) {
   mongoc_cursor_destroy(cur);
   bson_destroy(&fopts);
   ph->wall_s = seconds_since(t0);
-  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  ph->cpu_s = bench::cpu_seconds(s.proc.pid()) - cpu0;
   if (ok && seen != ndocs) {
     std::fprintf(stderr, "full find returned %lld of %lld documents\n", static_cast<long long>(seen),
                  static_cast<long long>(ndocs));
@@ -181,7 +159,7 @@ bool find_by_id(Server& s, int64_t ndocs, int64_t nfinds, Phase* ph) {
   std::mt19937_64 rng(7);
   const bson_t* doc;
   int64_t found = 0;
-  double cpu0 = cpu_seconds(s.proc.pid());
+  double cpu0 = bench::cpu_seconds(s.proc.pid());
   auto t0 = Clock::now();
   for (int64_t i = 0; i < nfinds; ++i) {
     bson_t q = BSON_INITIALIZER;
@@ -196,7 +174,7 @@ bool find_by_id(Server& s, int64_t ndocs, int64_t nfinds, Phase* ph) {
     bson_destroy(&o);
   }
   ph->wall_s = seconds_since(t0);
-  ph->cpu_s = cpu_seconds(s.proc.pid()) - cpu0;
+  ph->cpu_s = bench::cpu_seconds(s.proc.pid()) - cpu0;
   if (found != nfinds) {
     std::fprintf(stderr, "find by _id found %lld of %lld\n", static_cast<long long>(found), static_cast<long long>(nfinds));
     return false;
@@ -218,13 +196,6 @@ bool standalone_insert(int64_t ndocs, Phase* ph) {
 
 Row rate_row(std::string what, int64_t n, const Phase& ph, const char* unit, double target) {
   return {std::move(what), static_cast<double>(n) / ph.wall_s, unit, target, true, ph.cpu_s * 1e6 / static_cast<double>(n)};
-}
-
-std::string load_average() {
-  std::istringstream in(read_text("/proc/loadavg"));
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 std::string render(const std::vector<Row>& rows, int64_t ndocs, int64_t nfinds, int64_t raw_bytes, long rss_before,
@@ -259,22 +230,6 @@ std::string render(const std::vector<Row>& rows, int64_t ndocs, int64_t nfinds, 
   return md.str();
 }
 
-bool write_section(const std::string& file, const std::string& section) {
-  std::string text = read_text(file);
-  auto b = text.find(kBegin);
-  auto e = text.find(kEnd);
-  if (b != std::string::npos && e != std::string::npos && e > b) {
-    size_t end = e + std::strlen(kEnd);
-    if (end < text.size() && text[end] == '\n') ++end;
-    text.replace(b, end - b, section);
-  } else {
-    text += "\n" + section;
-  }
-  std::ofstream out(file);
-  out << text;
-  return static_cast<bool>(out);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -300,7 +255,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   mongoc_init();
-  std::string load_before = load_average();
+  std::string load_before = bench::load_average();
   std::vector<Row> rows;
   int64_t raw_bytes = 0;
   long rss_before = 0, rss_after = 0;
@@ -341,9 +296,9 @@ int main(int argc, char** argv) {
 
   bool all_ok = false;
   std::string section =
-      render(rows, ndocs, nfinds, raw_bytes, rss_before, rss_after, load_before, load_average(), notes, &all_ok);
+      render(rows, ndocs, nfinds, raw_bytes, rss_before, rss_after, load_before, bench::load_average(), notes, &all_ok);
   std::fputs(section.c_str(), stdout);
-  if (!write_file.empty() && !write_section(write_file, section)) {
+  if (!write_file.empty() && !bench::replace_section(write_file, kBegin, kEnd, section)) {
     std::fprintf(stderr, "cannot write %s\n", write_file.c_str());
     return 1;
   }
