@@ -107,29 +107,30 @@ bool is_insert(const bson_t* entry) {
   return bson_iter_init_find(&it, entry, "op") && BSON_ITER_HOLDS_UTF8(&it) && bson_iter_utf8(&it, nullptr)[0] == 'i';
 }
 
-// One tailable, awaitData cursor from `ts` on, until it has seen `inserts` insert entries.
-bool tail_oplog(Client& c, pid_t server, uint32_t t, uint32_t i, int64_t inserts, Measure* m) {
-  bson_t* filter = BCON_NEW("ts", "{", "$gt", BCON_TIMESTAMP(t, i), "}");
-  bson_t* opts = BCON_NEW("tailable", BCON_BOOL(true), "awaitData", BCON_BOOL(true), "maxAwaitTimeMS", BCON_INT64(200));
+// Reads with `next` (true: one more document in *doc) until `wanted` documents counted by
+// `counts` arrived; `failed` reports a read error. Times the whole, opening included (`open`).
+template <typename Open, typename Next, typename Failed, typename Counts>
+bool timed_read(const char* what, pid_t server, int64_t wanted, Measure* m, Open open, Next next, Failed failed,
+                Counts counts) {
   double cpu0 = bench::cpu_seconds(server), client0 = bench::cpu_seconds(getpid());
   auto t0 = Clock::now();
-  mongoc_cursor_t* cur = mongoc_collection_find_with_opts(c.oplog, filter, opts, nullptr);
+  open();
   const bson_t* doc;
-  int64_t seen = 0;
   bson_error_t err;
+  int64_t seen = 0;
   auto last_progress = Clock::now();
   bool ok = true;
-  while (seen < inserts) {
-    if (mongoc_cursor_next(cur, &doc)) {
+  while (seen < wanted) {
+    if (next(&doc)) {
       ++m->items;
-      if (is_insert(doc)) ++seen;
+      if (counts(doc)) ++seen;
       last_progress = Clock::now();
-    } else if (mongoc_cursor_error(cur, &err)) {
-      std::fprintf(stderr, "oplog cursor failed: %s\n", err.message);
+    } else if (failed(&err)) {
+      std::fprintf(stderr, "%s failed: %s\n", what, err.message);
       ok = false;
       break;
     } else if (seconds_since(last_progress) > kStallSeconds) {
-      std::fprintf(stderr, "oplog cursor stalled after %lld inserts\n", static_cast<long long>(seen));
+      std::fprintf(stderr, "%s stalled after %lld\n", what, static_cast<long long>(seen));
       ok = false;
       break;
     }
@@ -137,6 +138,18 @@ bool tail_oplog(Client& c, pid_t server, uint32_t t, uint32_t i, int64_t inserts
   m->wall_s = seconds_since(t0);
   m->cpu_s = bench::cpu_seconds(server) - cpu0;
   m->client_cpu_s = bench::cpu_seconds(getpid()) - client0;
+  return ok;
+}
+
+// One tailable, awaitData cursor from `ts` on, until it has seen `inserts` insert entries.
+bool tail_oplog(Client& c, pid_t server, uint32_t t, uint32_t i, int64_t inserts, Measure* m) {
+  bson_t* filter = BCON_NEW("ts", "{", "$gt", BCON_TIMESTAMP(t, i), "}");
+  bson_t* opts = BCON_NEW("tailable", BCON_BOOL(true), "awaitData", BCON_BOOL(true), "maxAwaitTimeMS", BCON_INT64(200));
+  mongoc_cursor_t* cur = nullptr;
+  bool ok = timed_read(
+      "oplog cursor", server, inserts, m, [&] { cur = mongoc_collection_find_with_opts(c.oplog, filter, opts, nullptr); },
+      [&](const bson_t** doc) { return mongoc_cursor_next(cur, doc); },
+      [&](bson_error_t* err) { return mongoc_cursor_error(cur, err); }, is_insert);
   mongoc_cursor_destroy(cur);
   bson_destroy(opts);
   bson_destroy(filter);
@@ -147,31 +160,13 @@ bool tail_oplog(Client& c, pid_t server, uint32_t t, uint32_t i, int64_t inserts
 bool read_change_stream(Client& c, pid_t server, uint32_t t, uint32_t i, int64_t events, Measure* m) {
   bson_t* pipeline = BCON_NEW("pipeline", "[", "]");
   bson_t* opts = BCON_NEW("startAtOperationTime", BCON_TIMESTAMP(t, i), "maxAwaitTimeMS", BCON_INT64(200));
-  double cpu0 = bench::cpu_seconds(server), client0 = bench::cpu_seconds(getpid());
-  auto t0 = Clock::now();
-  mongoc_change_stream_t* cs = mongoc_collection_watch(c.coll, pipeline, opts);
-  const bson_t* doc;
-  bson_error_t err;
+  mongoc_change_stream_t* cs = nullptr;
   const bson_t* reply = nullptr;
-  auto last_progress = Clock::now();
-  bool ok = true;
-  while (m->items < events) {
-    if (mongoc_change_stream_next(cs, &doc)) {
-      ++m->items;
-      last_progress = Clock::now();
-    } else if (mongoc_change_stream_error_document(cs, &err, &reply)) {
-      std::fprintf(stderr, "change stream failed: %s\n", err.message);
-      ok = false;
-      break;
-    } else if (seconds_since(last_progress) > kStallSeconds) {
-      std::fprintf(stderr, "change stream stalled after %lld events\n", static_cast<long long>(m->items));
-      ok = false;
-      break;
-    }
-  }
-  m->wall_s = seconds_since(t0);
-  m->cpu_s = bench::cpu_seconds(server) - cpu0;
-  m->client_cpu_s = bench::cpu_seconds(getpid()) - client0;
+  bool ok = timed_read(
+      "change stream", server, events, m, [&] { cs = mongoc_collection_watch(c.coll, pipeline, opts); },
+      [&](const bson_t** doc) { return mongoc_change_stream_next(cs, doc); },
+      [&](bson_error_t* err) { return mongoc_change_stream_error_document(cs, err, &reply); },
+      [](const bson_t*) { return true; });
   mongoc_change_stream_destroy(cs);
   bson_destroy(opts);
   bson_destroy(pipeline);

@@ -480,6 +480,20 @@ CommandHandler with_session_gate(EngineImpl& e, std::string name, CommandHandler
   };
 }
 
+namespace {
+
+// The session of the command's lsid (`lsid_it` holds a document), created on first use.
+std::shared_ptr<Session> session_of(EngineImpl& e, const CommandContext& c, const bson_iter_t* lsid_it) {
+  uint32_t len;
+  const uint8_t* data;
+  bson_iter_document(lsid_it, &len, &data);
+  bson_t raw;
+  bson_init_static(&raw, data, len);
+  return e.sessions.get(session_id_with_uid(c, &raw));
+}
+
+}  // namespace
+
 bool is_retry_of_executed_write(EngineImpl& e, const CommandContext& c) {
   bson_iter_t lsid_it, txn_it, auto_it;
   const bson_t* body = c.body();
@@ -488,12 +502,7 @@ bool is_retry_of_executed_write(EngineImpl& e, const CommandContext& c) {
       common::find_field(body, "autocommit", &auto_it)) {
     return false;
   }
-  uint32_t len;
-  const uint8_t* data;
-  bson_iter_document(&lsid_it, &len, &data);
-  bson_t raw;
-  bson_init_static(&raw, data, len);
-  std::shared_ptr<Session> s = e.sessions.get(session_id_with_uid(c, &raw));
+  std::shared_ptr<Session> s = session_of(e, c, &lsid_it);
   std::lock_guard checkout(s->checkout);
   return s->state == Session::TxnState::kRetryableWrite && s->active_txn_number == bson_iter_int64(&txn_it) &&
          s->executed.count(0) > 0;
@@ -571,12 +580,7 @@ Status gated(EngineImpl& e, const std::string& name, const CommandHandler& inner
     if (has_txn && e.server.options.standalone) {
       return Status(common::kIllegalOperation, "Transaction numbers are only allowed on a replica set member or mongos");
     }
-    uint32_t len;
-    const uint8_t* data;
-    bson_iter_document(&lsid_it, &len, &data);
-    bson_t raw;
-    bson_init_static(&raw, data, len);
-    std::shared_ptr<Session> s = e.sessions.get(session_id_with_uid(c, &raw));
+    std::shared_ptr<Session> s = session_of(e, c, &lsid_it);
     if (!has_txn) {
       MS_RETURN_IF_ERROR(check_snapshot_outside_transaction(e, name, body));
       OperationSession op;
