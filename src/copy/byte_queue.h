@@ -1,10 +1,13 @@
-// A queue of batches bounded by bytes (copy.queue_mb): producers block while the queue holds
-// more than its bound, so memory stays flat whatever the data size and back-pressure reaches
-// the readers. A batch larger than the bound is still accepted when the queue is empty.
+// A queue of batches bounded by bytes (copy.queue_mb) and by a number of items: producers
+// block while the queue holds more than either bound, so memory stays flat whatever the data
+// size and back-pressure reaches the readers (the item bound keeps the readers just ahead of
+// the writers when batches are small). A batch larger than the byte bound is still accepted
+// when the queue is empty.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -14,12 +17,14 @@ namespace copy {
 template <typename T>
 class ByteQueue {
  public:
-  explicit ByteQueue(int64_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit ByteQueue(int64_t max_bytes, size_t max_items = SIZE_MAX) : max_bytes_(max_bytes), max_items_(max_items) {}
 
   // False when the queue was closed (the item is dropped).
   bool push(T item, int64_t bytes) {
     std::unique_lock<std::mutex> l(mu_);
-    not_full_.wait(l, [&] { return closed_ || items_.empty() || used_ + bytes <= max_bytes_; });
+    not_full_.wait(l, [&] {
+      return closed_ || items_.empty() || (used_ + bytes <= max_bytes_ && items_.size() < max_items_);
+    });
     if (closed_) return false;
     used_ += bytes;
     peak_ = std::max(peak_, used_);
@@ -59,6 +64,7 @@ class ByteQueue {
   std::condition_variable not_full_, not_empty_;
   std::deque<Entry> items_;
   int64_t max_bytes_;
+  size_t max_items_;
   int64_t used_ = 0;
   int64_t peak_ = 0;
   bool closed_ = false;

@@ -37,7 +37,7 @@ class Job {
   Job(const Endpoints& ends, CopyStore& store, throttle::Throttle& th, const CollectionSpec& spec,
       const CopySettings& settings, Progress& progress, const std::atomic<bool>& stop)
       : ends_(ends), store_(store), th_(th), spec_(spec), settings_(settings), progress_(progress), stop_(stop),
-        queue_(settings.queue_bytes) {}
+        queue_(settings.queue_bytes, static_cast<size_t>(std::max(1, settings.options.parallel_partitions)) * 2) {}
 
   Status run();
 
@@ -370,7 +370,7 @@ Status Job::flush() {
 void Job::checkpointer_loop() {
   std::unique_lock<std::mutex> l(mu_);
   while (!finished_) {
-    tick_.wait_for(l, std::chrono::milliseconds(200));
+    tick_.wait_for(l, std::chrono::milliseconds(50));
     if (finished_) break;
     l.unlock();
     Status st = flush();

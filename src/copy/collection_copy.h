@@ -2,7 +2,7 @@
 // natural order for capped, time-series and clustered collections) and recorded in the state
 // store; parallel readers (bounded finds in _id order with min/max and hint) feed raw batches
 // through a byte-bounded queue to parallel writers (unordered bulk inserts); a checkpointer
-// records each partition's last contiguously written _id every 200 ms. A resumed copy skips
+// records each partition's last contiguously written _id every 50 ms. A resumed copy skips
 // finished partitions and continues the others after their last written _id.
 #pragma once
 

@@ -109,8 +109,20 @@ Status Run::phase(const std::string& name) {
   return Status::OK();
 }
 
+// A passed precheck of the same task file from the last few minutes (mongoshift precheck
+// just before run) is not repeated: its scans cost the source as much as a copy's reads.
+constexpr int64_t kPrecheckReuseMs = 10 * 60 * 1000;
+
 Status Run::precheck_or_plan(bool first_run) {
   if (first_run) {
+    auto last = in_.store->last_precheck(in_.record.id);
+    if (last.ok() && last->has_value() && (*last)->passed && (*last)->config_hash == in_.record.config_hash &&
+        now_ms() - (*last)->finished_at_ms < kPrecheckReuseMs) {
+      auto conn = source_->acquire();
+      MS_ASSIGN_OR_RETURN(plan_, task::read_plan(conn, options_));
+      note(fmt::format("precheck passed {} s ago (not repeated)", (now_ms() - (*last)->finished_at_ms) / 1000));
+      return Status::OK();
+    }
     MS_RETURN_IF_ERROR(phase("precheck"));
     precheck::Report report = precheck::run_precheck(*in_.task, in_.ignored_warnings);
     std::vector<std::string> blocking;

@@ -29,6 +29,21 @@ TEST(ByteQueue, BoundsBytesNotItems) {
   EXPECT_LE(q.peak_bytes(), 100);
 }
 
+TEST(ByteQueue, BoundsItemsToo) {
+  copy::ByteQueue<int> q(1 << 20, 3);
+  std::atomic<int> pushed{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(q.push(i, 1));
+      pushed++;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(pushed.load(), 3);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(q.pop().value(), i);
+  producer.join();
+}
+
 TEST(ByteQueue, AnItemLargerThanTheBoundPassesAlone) {
   copy::ByteQueue<int> q(10);
   EXPECT_TRUE(q.push(1, 1000));
