@@ -10,6 +10,7 @@
 //
 //   incr_bench [--entries N] [--hot H] [--rate R] [--seconds S] [--write docs/benchmarks.md]
 //   incr_bench --load URI --db DB [--rate R] [--seconds S]   (a steady writer, for the demo)
+//   incr_bench --compare SRC_URI DST_URI --db DB               (every document equal, byte for byte)
 #include <mongoc/mongoc.h>
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "apply/incremental.h"
+#include "bench_report.h"
 #include "change/start_point.h"
 #include "state/state_store.h"
 #include "support/mongosim_process.h"
@@ -38,27 +40,13 @@ constexpr const char* kEnd = "<!-- /bench:incr -->";
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 long self_peak_rss_kib() {
-  std::istringstream in(read_text("/proc/self/status"));
+  std::istringstream in(bench::read_text("/proc/self/status"));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
-}
-
-std::string load_average() {
-  std::istringstream in(read_text("/proc/loadavg"));
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 mongoc_client_t* connect(const std::string& uri) {
@@ -153,6 +141,25 @@ bool apply_changes(mongoc_client_t* c, const char* db, const char* coll, const s
     ok = execute(bulk);
   }
   mongoc_collection_destroy(col);
+  return ok;
+}
+
+// The ceiling: the same changes applied directly by `threads` clients, each owning the ids
+// of its partition (so each document's changes stay in order), in ordered bulk writes of 1000.
+bool apply_parallel(const std::string& uri, const char* db, const char* coll, const std::vector<Change>& list,
+                    int threads) {
+  std::vector<std::vector<Change>> parts(static_cast<size_t>(threads));
+  for (const auto& c : list) parts[static_cast<size_t>(c.id) % parts.size()].push_back(c);
+  std::atomic<bool> ok{true};
+  std::vector<std::thread> pool;
+  for (auto& part : parts) {
+    pool.emplace_back([&, p = &part] {
+      mongoc_client_t* c = connect(uri);
+      if (!apply_changes(c, db, coll, *p, 1000)) ok = false;
+      mongoc_client_destroy(c);
+    });
+  }
+  for (auto& t : pool) t.join();
   return ok;
 }
 
@@ -310,20 +317,60 @@ std::vector<double> probe_lag(const std::string& src, const std::string& dst, co
   return lags;
 }
 
-bool write_section(const std::string& file, const std::string& section) {
-  std::string text = read_text(file);
-  auto b = text.find(kBegin);
-  auto e = text.find(kEnd);
-  if (b != std::string::npos && e != std::string::npos && e > b) {
-    size_t end = e + std::strlen(kEnd);
-    if (end < text.size() && text[end] == '\n') ++end;
-    text.replace(b, end - b, section);
-  } else {
-    text += "\n" + section;
+std::vector<std::string> collection_names(mongoc_client_t* c, const std::string& db) {
+  std::vector<std::string> out;
+  mongoc_database_t* d = mongoc_client_get_database(c, db.c_str());
+  bson_error_t err;
+  char** names = mongoc_database_get_collection_names_with_opts(d, nullptr, &err);
+  for (char** n = names; n && *n; ++n) out.emplace_back(*n);
+  bson_strfreev(names);
+  mongoc_database_destroy(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Every collection of `db` on both sides, documents in _id order, byte for byte.
+int compare_mode(const std::string& src, const std::string& dst, const std::string& db) {
+  mongoc_client_t* a = connect(src);
+  mongoc_client_t* b = connect(dst);
+  auto names = collection_names(a, db);
+  int rc = names == collection_names(b, db) ? 0 : 1;
+  if (rc) std::printf("the collections of %s differ\n", db.c_str());
+  int64_t docs = 0;
+  for (const auto& name : names) {
+    if (rc) break;
+    mongoc_collection_t* ca = mongoc_client_get_collection(a, db.c_str(), name.c_str());
+    mongoc_collection_t* cb = mongoc_client_get_collection(b, db.c_str(), name.c_str());
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
+    BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+    BSON_APPEND_INT32(&sort, "_id", 1);
+    bson_append_document_end(&opts, &sort);
+    mongoc_cursor_t* x = mongoc_collection_find_with_opts(ca, &filter, &opts, nullptr);
+    mongoc_cursor_t* y = mongoc_collection_find_with_opts(cb, &filter, &opts, nullptr);
+    const bson_t *dx, *dy;
+    while (true) {
+      bool hx = mongoc_cursor_next(x, &dx), hy = mongoc_cursor_next(y, &dy);
+      if (!hx && !hy) break;
+      if (hx != hy || dx->len != dy->len || std::memcmp(bson_get_data(dx), bson_get_data(dy), dx->len) != 0) {
+        char* j = hx ? bson_as_relaxed_extended_json(dx, nullptr) : nullptr;
+        std::printf("%s.%s differs at %s\n", db.c_str(), name.c_str(), j ? j : "(end of the source)");
+        bson_free(j);
+        rc = 1;
+        break;
+      }
+      ++docs;
+    }
+    mongoc_cursor_destroy(x);
+    mongoc_cursor_destroy(y);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(ca);
+    mongoc_collection_destroy(cb);
   }
-  std::ofstream out(file);
-  out << text;
-  return static_cast<bool>(out);
+  if (rc == 0) std::printf("equal: %lld documents in %zu collections of %s, byte for byte\n", static_cast<long long>(docs), names.size(), db.c_str());
+  mongoc_client_destroy(a);
+  mongoc_client_destroy(b);
+  return rc;
 }
 
 int load_mode(const std::string& uri, const std::string& db, int64_t rate, double seconds) {
@@ -340,7 +387,7 @@ int main(int argc, char** argv) {
   int64_t entries = 1000000, rate = 10000;
   int32_t hot = 100000;
   double seconds = 20;
-  std::string write_file, load_uri, load_db = "bench";
+  std::string write_file, load_uri, load_db = "bench", compare_src, compare_dst;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
@@ -351,10 +398,15 @@ int main(int argc, char** argv) {
     else if (a == "--write") write_file = next();
     else if (a == "--load") load_uri = next();
     else if (a == "--db") load_db = next();
+    else if (a == "--compare") {
+      compare_src = next();
+      compare_dst = next();
+    }
     else {
       std::fprintf(stderr,
                    "usage: incr_bench [--entries N] [--hot H] [--rate R] [--seconds S] [--write FILE]\n"
-                   "       incr_bench --load URI [--db DB] [--rate R] [--seconds S]\nunknown argument: %s\n",
+                   "       incr_bench --load URI [--db DB] [--rate R] [--seconds S]\n"
+                   "       incr_bench --compare SRC_URI DST_URI [--db DB]\nunknown argument: %s\n",
                    a.c_str());
       return 2;
     }
@@ -365,8 +417,9 @@ int main(int argc, char** argv) {
   }
   mongoc_init();
   if (!load_uri.empty()) return load_mode(load_uri, load_db, rate, seconds);
+  if (!compare_src.empty()) return compare_mode(compare_src, compare_dst, load_db);
   spdlog::set_level(spdlog::level::warn);
-  std::string load_before = load_average();
+  std::string load_before = bench::load_average();
   auto src_p = testsupport::MongosimProcess::start({"--oplog-size-mb", "4096"});
   auto dst_p = testsupport::MongosimProcess::start({});
   if (!src_p.ok() || !dst_p.ok()) {
@@ -385,7 +438,7 @@ int main(int argc, char** argv) {
   change::StartPoint t_end = capture(src);
   uint64_t end_value = (static_cast<uint64_t>(t_end.t) << 32) | t_end.i;
   auto direct_start = Clock::now();
-  if (!apply_changes(dc, "direct", "hot", list, 1000)) return 1;
+  if (!apply_parallel(dst, "direct", "hot", list, 8)) return 1;
   double direct_s = seconds_since(direct_start);
 
   std::string dir = testsupport::make_temp_dir("incr-bench");
@@ -435,7 +488,7 @@ int main(int argc, char** argv) {
                 " by several builds, so ratios of one run are what count).\n\n"
                 "| measure | result | target |\n|---|---:|---:|\n"
                 "| backlog replay (%lld oplog entries: inserts, updates, deletes over %d documents) | %.0f changes/s | |\n"
-                "| the same changes as ordered bulk writes of 1000, directly on the destination | %.0f changes/s | |\n"
+                "| the same changes applied directly on the destination (8 clients, each its share of the ids, ordered bulk writes of 1000) | %.0f changes/s | |\n"
                 "| replay rate / direct rate | %.2f | ≥ 0.80 |\n"
                 "| steady load on the source | %.0f writes/s | 10000 |\n"
                 "| lag of probe documents, p50 | %.3f s | |\n"
@@ -443,12 +496,15 @@ int main(int argc, char** argv) {
                 "| peak RSS of the process running the phase (after the replay / at the end) | %ld / %ld MiB | < 256 MiB |\n\n"
                 "The replay runs `apply::run_incremental` from T0 with the task defaults (8 lanes, batches of 1000 operations, "
                 "256 MB queue); %lld changes were applied. Probe documents are inserted on the source every 100 ms during the "
-                "steady load and polled on the destination by `_id`.\n%s\n",
+                "steady load and polled on the destination by `_id`. The direct baseline's ordered bulk writes are split by libmongoc "
+                "into a new command each time the kind of change (insert, update, delete) changes; the applier groups each lane "
+                "batch into rounds of one update and one delete command per namespace, keeping each document's order, which is "
+                "why it can beat that baseline.\n%s\n",
                 kBegin, static_cast<long long>(entries), hot, static_cast<long long>(rate), seconds, load_before.c_str(),
-                load_average().c_str(), static_cast<long long>(entries), hot, replay_rate, direct_rate, ratio, steady_rate,
+                bench::load_average().c_str(), static_cast<long long>(entries), hot, replay_rate, direct_rate, ratio, steady_rate,
                 p50, p99, rss_after_replay / 1024, rss_peak / 1024, static_cast<long long>(replayed), kEnd);
   std::fputs(buf, stdout);
-  if (!write_file.empty() && !write_section(write_file, buf)) {
+  if (!write_file.empty() && !bench::replace_section(write_file, kBegin, kEnd, buf)) {
     std::fprintf(stderr, "cannot write %s\n", write_file.c_str());
     return 1;
   }

@@ -7,11 +7,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target mongosim
+cmake --build build --target mongosim mongoshift incr_bench
 
 work="$(mktemp -d /tmp/mongoshift-demo-XXXXXX)"
 cleanup() {
   [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
+  for p in ${mig_pids:-}; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,4 +37,58 @@ if [ -x .tools/node_modules/.bin/mongosh ]; then
 else
   echo "== mongosh not installed (scripts/setup.sh installs it from npm); skipped"
 fi
+# The migration journey: two mongosims, data, live writes during the copy, catch-up,
+# "not delayed", cut-over with `mongoshift stop`, and a byte-for-byte comparison.
+start_sim() {  # start_sim NAME: starts a mongosim, sets <NAME>_uri
+  mkdir -p "$work/$1"
+  ./build/bin/mongosim --port 0 --dbpath "$work/$1" >"$work/$1.log" 2>&1 &
+  mig_pids="${mig_pids:-} $!"
+  local hp=""
+  for _ in $(seq 100); do
+    hp="$(grep -o 'listening on [0-9.:]*' "$work/$1.log" | head -1 | cut -d' ' -f3 || true)"
+    [ -n "$hp" ] && break
+    sleep 0.1
+  done
+  printf -v "${1}_uri" 'mongodb://%s/?replicaSet=rs0' "$hp"
+}
+echo "== migration: two mongosims"
+start_sim source
+start_sim target
+echo "source $source_uri, destination $target_uri"
+./build/bin/incr_bench --load "$source_uri" --db shop --rate 20000 --seconds 3
+cat >"$work/task.yaml" <<EOF
+name: demo-migration
+source:
+  uri: $source_uri
+destination:
+  uri: $target_uri
+objects:
+  include: [shop]
+incremental:
+  checkpoint_seconds: 1
+EOF
+ms() { ./build/bin/mongoshift --state-dir "$work/state" "$@"; }
+echo "== live writes on the source during the copy and after it"
+./build/bin/incr_bench --load "$source_uri" --db shop --rate 2000 --seconds 8 &
+writer=$!
+echo "== mongoshift run (precheck, schema, full copy, incremental)"
+ms run --task "$work/task.yaml" --json >"$work/run.log" 2>&1 &
+run_pid=$!
+mig_pids="$mig_pids $run_pid"
+wait "$writer"
+echo "== writes stopped; waiting for the incremental phase to catch up"
+detail=""
+for _ in $(seq 120); do
+  detail="$(ms status --task "$work/task.yaml" --json 2>/dev/null | grep -o '"detail": *"[^"]*"' | head -1 || true)"
+  case "$detail" in *"not delayed"*) break ;; esac
+  sleep 1
+done
+echo "mongoshift status: ${detail:-unknown}"
+echo "== cut-over: mongoshift stop"
+ms stop --task "$work/task.yaml"
+wait "$run_pid"
+grep -o '"detail":"[^"]*stop writes[^"]*"' "$work/run.log" | head -1 || true
+cat "$work"/state/reports/*-final.json
+echo "== source and destination compared"
+./build/bin/incr_bench --compare "$source_uri" "$target_uri" --db shop
 echo "== demo done"

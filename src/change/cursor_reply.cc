@@ -36,4 +36,34 @@ common::Bson get_more_command(int64_t id, const std::string& coll, int batch_siz
   return common::Bson::steal(&b);
 }
 
+bool sub_document(const bson_t* doc, const char* key, bson_t* out) {
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
+    return false;
+  }
+  uint32_t len = 0;
+  const uint8_t* data = nullptr;
+  if (BSON_ITER_HOLDS_DOCUMENT(&it)) bson_iter_document(&it, &len, &data);
+  else bson_iter_array(&it, &len, &data);
+  return bson_init_static(out, data, len);
+}
+
+common::Status for_each_document(const bson_t* array, const std::function<common::Status(const bson_t*)>& fn,
+                                 size_t* count) {
+  *count = 0;
+  bson_iter_t it;
+  if (!bson_iter_init(&it, array)) return common::Status::OK();
+  while (bson_iter_next(&it)) {
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) continue;
+    uint32_t len = 0;
+    const uint8_t* data = nullptr;
+    bson_iter_document(&it, &len, &data);
+    bson_t doc;
+    if (!bson_init_static(&doc, data, len)) continue;
+    ++*count;
+    MS_RETURN_IF_ERROR(fn(&doc));
+  }
+  return common::Status::OK();
+}
+
 }  // namespace change

@@ -2,23 +2,12 @@
 
 #include <string_view>
 
+#include "change/cursor_reply.h"
 #include "change/update_convert.h"
 
 namespace change {
 
 namespace {
-
-bool sub_document(const bson_t* doc, const char* key, bson_t* out) {
-  bson_iter_t it;
-  if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
-    return false;
-  }
-  uint32_t len = 0;
-  const uint8_t* data = nullptr;
-  if (BSON_ITER_HOLDS_DOCUMENT(&it)) bson_iter_document(&it, &len, &data);
-  else bson_iter_array(&it, &len, &data);
-  return bson_init_static(out, data, len);
-}
 
 std::string utf8_field(const bson_t* doc, const char* key) {
   bson_iter_t it;

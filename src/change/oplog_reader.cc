@@ -54,30 +54,22 @@ common::Result<common::Bson> OplogReader::open_cursor() {
 }
 
 common::Status OplogReader::consume(const bson_t* batch, ChangeBatch* out) {
-  bson_iter_t it;
-  if (!bson_iter_init(&it, batch)) return common::Status::OK();
   size_t n = 0;
-  while (bson_iter_next(&it)) {
-    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) continue;
-    ++n;
-    uint32_t len = 0;
-    const uint8_t* data = nullptr;
-    bson_iter_document(&it, &len, &data);
-    bson_t entry;
-    if (!bson_init_static(&entry, data, len)) continue;
+  MS_RETURN_IF_ERROR(for_each_document(batch, [&](const bson_t* entry) {
     // Re-reading from the oldest open transaction (this entry's own chain included), or from
     // this entry, produces these events again.
     OpTime ts;
     bson_iter_t tsi;
-    if (bson_iter_init_find(&tsi, &entry, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&tsi)) bson_iter_timestamp(&tsi, &ts.t, &ts.i);
+    if (bson_iter_init_find(&tsi, entry, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&tsi)) bson_iter_timestamp(&tsi, &ts.t, &ts.i);
     ResumePoint before;
     before.ts = ts;
     if (auto open = norm_.oldest_open(); open && *open < ts) before.ts = *open;
     size_t first = out->events.size();
-    MS_RETURN_IF_ERROR(norm_.add(&entry, &out->events));
+    MS_RETURN_IF_ERROR(norm_.add(entry, &out->events));
     for (size_t k = first; k < out->events.size(); ++k) out->events[k].resume = before;
     last_read_ = ts;
-  }
+    return common::Status::OK();
+  }, &n));
   out->caught_up = n < static_cast<size_t>(batch_size_);
   return common::Status::OK();
 }

@@ -2,22 +2,13 @@
 
 #include <string_view>
 
+#include "change/cursor_reply.h"
 #include "change/oplog_normalize.h"
 #include "change/update_convert.h"
 
 namespace change {
 
 namespace {
-
-bool sub(const bson_t* doc, const char* key, bson_t* out) {
-  bson_iter_t it;
-  if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) return false;
-  uint32_t len = 0;
-  const uint8_t* data = nullptr;
-  if (BSON_ITER_HOLDS_DOCUMENT(&it)) bson_iter_document(&it, &len, &data);
-  else bson_iter_array(&it, &len, &data);
-  return bson_init_static(out, data, len);
-}
 
 std::string str(const bson_t* doc, const char* key) {
   bson_iter_t it;
@@ -46,7 +37,7 @@ common::Bson command_with(std::string_view name, const std::string& coll, const 
 
 common::Status StreamNormalizer::add(const bson_t* event, std::vector<ChangeEvent>* out) {
   bson_t split;
-  if (!sub(event, "splitEvent", &split)) return convert(event, out);
+  if (!sub_document(event, "splitEvent", &split)) return convert(event, out);
   bson_iter_t it;
   int64_t fragment = bson_iter_init_find(&it, &split, "fragment") ? bson_iter_as_int64(&it) : 0;
   int64_t of = bson_iter_init_find(&it, &split, "of") ? bson_iter_as_int64(&it) : 0;
@@ -76,24 +67,24 @@ common::Status StreamNormalizer::convert(const bson_t* event, std::vector<Change
     bson_iter_timestamp(&it, &e.ts.t, &e.ts.i);
   }
   bson_t ns, description;
-  if (sub(event, "ns", &ns)) {
+  if (sub_document(event, "ns", &ns)) {
     e.db = str(&ns, "db");
     e.coll = str(&ns, "coll");
   }
   if (e.db == "admin" || e.db == "local" || e.db == "config") return common::Status::OK();
-  bool has_description = sub(event, "operationDescription", &description);
+  bool has_description = sub_document(event, "operationDescription", &description);
   const bson_t* desc = has_description ? &description : nullptr;
   std::string type = str(event, "operationType");
   bson_t key, doc, ud;
-  if (sub(event, "documentKey", &key)) e.key = id_key(&key);
+  if (sub_document(event, "documentKey", &key)) e.key = id_key(&key);
 
   if (type == "insert" || type == "replace") {
-    if (!sub(event, "fullDocument", &doc)) return common::Status(common::kBadValue, type + " event without fullDocument");
+    if (!sub_document(event, "fullDocument", &doc)) return common::Status(common::kBadValue, type + " event without fullDocument");
     e.type = type == "insert" ? EventType::kInsert : EventType::kReplace;
     e.doc = common::Bson(&doc);
   } else if (type == "update") {
     e.type = EventType::kUpdate;
-    ConvertedUpdate c = sub(event, "updateDescription", &ud) ? convert_update_description(&ud) : ConvertedUpdate{{}, true};
+    ConvertedUpdate c = sub_document(event, "updateDescription", &ud) ? convert_update_description(&ud) : ConvertedUpdate{{}, true};
     e.updates = std::move(c.statements);
     e.needs_fetch = c.needs_fetch;
     if (e.updates.empty() && !e.needs_fetch) return common::Status::OK();
@@ -109,7 +100,7 @@ common::Status StreamNormalizer::convert(const bson_t* event, std::vector<Change
       e.command = common::Bson::steal(&b);
     } else if (type == "rename") {
       bson_t to;
-      if (!sub(event, "to", &to)) return common::Status(common::kBadValue, "rename event without 'to'");
+      if (!sub_document(event, "to", &to)) return common::Status(common::kBadValue, "rename event without 'to'");
       bson_t b = BSON_INITIALIZER;
       common::append_utf8(&b, "renameCollection", e.db + "." + e.coll);
       common::append_utf8(&b, "to", str(&to, "db") + "." + str(&to, "coll"));
@@ -125,7 +116,7 @@ common::Status StreamNormalizer::convert(const bson_t* event, std::vector<Change
     } else if (type == "dropIndexes") {
       // One dropIndexes per index named in the description.
       bson_t indexes;
-      if (!desc || !sub(desc, "indexes", &indexes)) return common::Status::OK();
+      if (!desc || !sub_document(desc, "indexes", &indexes)) return common::Status::OK();
       bson_iter_t ix;
       bson_iter_init(&ix, &indexes);
       while (bson_iter_next(&ix)) {

@@ -66,37 +66,22 @@ common::Result<common::Bson> StreamReader::open_cursor() {
 common::Status StreamReader::consume(const common::Bson& reply, ChangeBatch* out) {
   CursorReply r = parse_cursor_reply(reply);
   cursor_id_ = r.id;
-  bson_iter_t it;
   size_t n = 0;
-  bson_iter_init(&it, &r.batch);
-  while (bson_iter_next(&it)) {
-    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) continue;
-    ++n;
-    uint32_t len = 0;
-    const uint8_t* data = nullptr;
-    bson_iter_document(&it, &len, &data);
-    bson_t event;
-    if (!bson_init_static(&event, data, len)) continue;
+  MS_RETURN_IF_ERROR(for_each_document(&r.batch, [&](const bson_t* event) {
     if (!norm_.in_split()) before_split_ = position_;
     size_t before = out->events.size();
-    MS_RETURN_IF_ERROR(norm_.add(&event, &out->events));
-    if (!norm_.in_split()) {
-      // Every event ends at its own token (a reassembled split event at its last fragment).
-      bson_iter_t id, ct;
-      bson_t token;
-      if (bson_iter_init_find(&id, &event, "_id") && BSON_ITER_HOLDS_DOCUMENT(&id)) {
-        uint32_t tl = 0;
-        const uint8_t* td = nullptr;
-        bson_iter_document(&id, &tl, &td);
-        bson_init_static(&token, td, tl);
-        position_.token = common::to_canonical_json(&token);
-      }
-      if (bson_iter_init_find(&ct, &event, "clusterTime") && BSON_ITER_HOLDS_TIMESTAMP(&ct)) {
-        bson_iter_timestamp(&ct, &position_.ts.t, &position_.ts.i);
-      }
-      for (size_t k = before; k < out->events.size(); ++k) out->events[k].resume = before_split_;
+    MS_RETURN_IF_ERROR(norm_.add(event, &out->events));
+    if (norm_.in_split()) return common::Status::OK();
+    // Every event ends at its own token (a reassembled split event at its last fragment).
+    bson_t token;
+    if (sub_document(event, "_id", &token)) position_.token = common::to_canonical_json(&token);
+    bson_iter_t ct;
+    if (bson_iter_init_find(&ct, event, "clusterTime") && BSON_ITER_HOLDS_TIMESTAMP(&ct)) {
+      bson_iter_timestamp(&ct, &position_.ts.t, &position_.ts.i);
     }
-  }
+    for (size_t k = before; k < out->events.size(); ++k) out->events[k].resume = before_split_;
+    return common::Status::OK();
+  }, &n));
   out->caught_up = n < static_cast<size_t>(batch_size_);
   if (!norm_.in_split() && !r.pbrt_json.empty()) position_.token = r.pbrt_json;
   return common::Status::OK();

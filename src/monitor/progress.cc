@@ -125,6 +125,12 @@ common::Result<Snapshot> read_snapshot(state::StateStore& store, const state::Ta
     st.bind(1, task.id);
     s.phase = st.step() == SQLITE_ROW ? st.text(0) : "not started";
   }
+  if (s.phase == "incremental") {
+    // "incremental, delayed N s" / "not delayed" / "retrying: ...", saved by the phase each second.
+    state::Stmt st(store.db(), "SELECT status FROM incremental_state WHERE task_id=?");
+    st.bind(1, task.id);
+    if (st.ok() && st.step() == SQLITE_ROW && !st.text(0).empty()) s.detail = st.text(0);
+  }
   copy::CopyStore cs(store, task.id);
   MS_ASSIGN_OR_RETURN(auto colls, cs.load_all());
   for (const auto& c : colls) {

@@ -38,7 +38,7 @@ void migrate(const std::string& version, task::IncrementalMethod method, uint32_
   SimServer src({"--server-version", version, "--enable-test-commands"});
   SimServer dst({"--enable-test-commands"});
   ASSERT_TRUE(src.up() && dst.up());
-  incr::seed(src, "app", 300);
+  incr::seed(src, "app", 200);
   auto task = incr::make_task(src.uri(), dst.uri(), method);
   change::StartPoint t0 = incr::capture(src.uri());
   incr::Workload w(src.uri(), "app", seed);
@@ -47,7 +47,7 @@ void migrate(const std::string& version, task::IncrementalMethod method, uint32_
   change::StartPoint t1 = incr::capture(src.uri());
   {
     incr::Runner r(context(*task, src, dst, t0, t1));
-    std::this_thread::sleep_for(std::chrono::seconds(3));  // and after it
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // and after it
     w.stop();
     EXPECT_GT(w.ops(), 100);
     request_stop(*task);

@@ -66,7 +66,7 @@ void crash_three_times(const std::string& version, task::IncrementalMethod metho
   incr::copy_database(src, dst, "app");
   change::StartPoint t1 = incr::capture(src.uri());
   std::mt19937 rng(11);
-  for (int k = 0; k < 3; ++k) run_and_kill(*task, src, dst, t0, t1, 600 + static_cast<int>(rng() % 1200));
+  for (int k = 0; k < 3; ++k) run_and_kill(*task, src, dst, t0, t1, 400 + static_cast<int>(rng() % 900));
   w.stop();
   {
     incr::Runner r(context(*task, task->store.get(), src, dst, t0, t1));
