@@ -91,6 +91,32 @@ TEST(ReplPersist, KillNineKeepsAcknowledgedWrites) {
   EXPECT_EQ(again.size(), 1u);
 }
 
+TEST(ReplPersist, KillNineKeepsRetryableBatchEntriesWithTheirSessionFields) {
+  // The statements of a retryable batch share {lsid, txnNumber}; the journal writes them once
+  // and recovery must give every entry its session fields back, byte for byte.
+  SimServer s;
+  ASSERT_TRUE(s.up());
+  const std::string lsid1 = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAQACAAAAAAAAAAQ==", "subType": "04"}}})";
+  const std::string lsid2 = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAQACAAAAAAAAAAg==", "subType": "04"}}})";
+  s.must("p", R"({"insert": "r", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}], )" + lsid1 +
+                  R"(, "txnNumber": {"$numberLong": "1"}})");
+  s.must("p", R"({"insert": "r", "documents": [{"_id": 4}]})");  // no session fields between
+  s.must("p", R"({"insert": "r", "documents": [{"_id": 5}, {"_id": 6}], )" + lsid2 +
+                  R"(, "txnNumber": {"$numberLong": "7"}})");
+  s.must("p", R"({"insert": "r", "documents": [{"_id": 7}, {"_id": 8}], )" + lsid1 +
+                  R"(, "txnNumber": {"$numberLong": "2"}})");
+  auto entries = [&] {
+    std::string all;
+    for (const auto& e : s.find_all("local", "oplog.rs", R"({"ns": "p.r", "op": "i"})")) all += e.canonical_json() + "\n";
+    return all;
+  };
+  std::string before = entries();
+  ASSERT_NE(before.find("txnNumber"), std::string::npos);
+  ASSERT_TRUE(s.restart(/*kill9=*/true));
+  EXPECT_EQ(entries(), before);
+  EXPECT_EQ(s.find_all("p", "r").size(), 8u);
+}
+
 TEST(ReplPersist, KillNineKeepsCommittedTransactionsAndStandaloneData) {
   SimServer rs;
   ASSERT_TRUE(rs.up());

@@ -506,10 +506,29 @@ Status Persistence::apply_record(const Bson& rec, bool* stop) {
     bson_init_static(&meta, data, len);
     has_meta = true;
   }
+  if (bson_iter_init_find(&it, rec.get(), "s")) {
+    // The session fields of the previous entry that had them, put back in front.
+    if (replay_session_.empty()) return Status(common::kFailedToParse, "journal record refers to session fields never written");
+    std::string full;
+    RawBsonWriter w(full);
+    size_t at = w.open();
+    full.append(replay_session_);
+    w.elements_of(std::string_view(reinterpret_cast<const char*>(data), len));
+    w.close(at);
+    bson_t whole;
+    bson_init_static(&whole, reinterpret_cast<const uint8_t*>(full.data()), full.size());
+    return apply_entry(&whole, has_meta ? &meta : nullptr);
+  }
+  // The elements before `op` are the entry's session fields.
+  bson_iter_t op;
+  if (bson_iter_init_find(&op, &entry, "op") && bson_iter_offset(&op) > 4) {
+    replay_session_.assign(reinterpret_cast<const char*>(data) + 4, bson_iter_offset(&op) - 4);
+  }
   return apply_entry(&entry, has_meta ? &meta : nullptr);
 }
 
 Status Persistence::replay_journal(const std::string& path) {
+  replay_session_.clear();
   RecordReader rd(path, true);
   MS_RETURN_IF_ERROR(rd.open());
   int64_t n = 0;
@@ -720,6 +739,7 @@ Status Persistence::write_checkpoint() {
 }
 
 Status Persistence::open_journal(bool truncate) {
+  journal_session_ = DocRef();
   std::string path = dir_ + "/" + kJournal;
   int flags = O_WRONLY | O_CREAT | O_APPEND | (truncate ? O_TRUNC : 0);
   journal_fd_ = ::open(path.c_str(), flags, 0644);
@@ -732,14 +752,23 @@ void Persistence::append(const OplogRecord& rec) {
   // The record {e: <entry>, m: <metadata>} is written straight into the buffer behind its
   // frame header, which is filled in once the payload is complete.
   std::lock_guard lk(mu_);
+  bool same_session = rec.session && journal_session_ && rec.session.bytes() == journal_session_.bytes();
+  if (rec.session && !same_session) journal_session_ = rec.session;
   size_t frame_at = buffer_.size();
   buffer_.append(8, '\0');
   RawBsonWriter w(buffer_);
   size_t doc_at = w.open();
   size_t entry_at = w.begin_document("e");
-  rec.write_fields(w, e_.version());
+  if (same_session) {
+    OplogRecord without = rec;
+    without.session = DocRef();
+    without.write_fields(w, e_.version());
+  } else {
+    rec.write_fields(w, e_.version());
+  }
   w.close(entry_at);
   if (rec.meta) w.document("m", rec.meta.bytes());
+  if (same_session) w.int32("s", 1);
   w.close(doc_at);
   const auto* payload = reinterpret_cast<const uint8_t*>(buffer_.data() + doc_at);
   uint32_t len = static_cast<uint32_t>(buffer_.size() - doc_at);
@@ -769,7 +798,10 @@ Status Persistence::flush(bool sync) {
   } else {
     buffer_.clear();
   }
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    journal_session_ = DocRef();  // the next entry carries its session fields again
+    return st;
+  }
   if (sync && ::fdatasync(journal_fd_) != 0) {
     return Status(common::kInternalError, fmt::format("cannot fsync the journal: {}", std::strerror(errno)));
   }

@@ -15,7 +15,9 @@
 // catalog changes by UUID. A torn last record (the process died while writing it, before
 // replying) ends the journal; anything else that does not parse is a clear startup error.
 //
-// Record framing in both files: [u32 length][u32 crc32c of payload][payload BSON].
+// Record framing in both files: [u32 length][u32 crc32c of payload][payload BSON]. A journal
+// record is {e: <oplog entry>, m: <metadata>}, or {e: <entry without its session fields>,
+// s: 1} when the entry has the same session fields as the previous one that had any.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +68,11 @@ class Persistence {
   std::string buffer_;
   bool replaying_ = false;
   int64_t journal_bytes_ = 0;
+  // The session fields ({lsid, txnNumber}) of the last journaled entry that had them: the
+  // following entries of the same session are journaled without them ({e, s: 1}), and
+  // replay puts them back (the statements of a retryable batch share them).
+  DocRef journal_session_;
+  std::string replay_session_;  // their elements while replaying
 };
 
 // The metadata of a collection as journaled and checkpointed: {uuid, db, name, options,
