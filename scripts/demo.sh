@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target mongosim mongoshift incr_bench
+cmake --build build --target mongosim mongoshift incr_bench copy_bench
 
 work="$(mktemp -d /tmp/mongoshift-demo-XXXXXX)"
 cleanup() {
@@ -37,6 +37,8 @@ if [ -x .tools/node_modules/.bin/mongosh ]; then
 else
   echo "== mongosh not installed (scripts/setup.sh installs it from npm); skipped"
 fi
+# The full copy: generated data, `mongoshift run` with its live progress, an equality check.
+bash scripts/demo_copy.sh
 # The migration journey: two mongosims, data, live writes during the copy, catch-up,
 # "not delayed", cut-over with `mongoshift stop`, and a byte-for-byte comparison.
 start_sim() {  # start_sim NAME: starts a mongosim, sets <NAME>_uri
