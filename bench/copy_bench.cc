@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_report.h"
 #include "support/mongosim_process.h"
 
 namespace {
@@ -233,23 +234,6 @@ nlohmann::json last_json(const std::string& out) {
   return nlohmann::json::parse(out.substr(p), nullptr, false);
 }
 
-bool write_section(const std::string& file, const std::string& section) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  size_t b = text.find(kBegin), e = text.find(kEnd);
-  if (b == std::string::npos || e == std::string::npos || e < b) {
-    text += "\n" + section;
-  } else {
-    size_t stop = e + std::strlen(kEnd);
-    if (stop < text.size() && text[stop] == '\n') stop++;
-    text = text.substr(0, b) + section + text.substr(stop);
-  }
-  std::ofstream(file) << text;
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -343,8 +327,9 @@ int main(int argc, char** argv) {
   std::ostringstream md;
   char line[512];
   md << kBegin << "\n## Full copy (issue 6)\n\n";
-  md << "Command: `" << cmdline << "` (2 cores shared with other agents' builds and tests: wall-clock rates are noisy; "
-     << "the ratio compares runs made minutes apart on the same machine).\n\n";
+  md << "Command: `" << cmdline << "` (2 cores shared with other agents' builds and tests, load average "
+     << bench::load_average() << " at the end: wall-clock rates are noisy; the ratio compares runs made minutes apart "
+     << "on the same machine).\n\n";
   md << "| measure | result | target |\n|---|---:|---:|\n";
   std::snprintf(line, sizeof line, "| raw loader ceiling (%s) | %.0f docs/s | |\n", best_cfg.c_str(), best_rate);
   md << line;
@@ -365,7 +350,7 @@ int main(int argc, char** argv) {
         "the index build (only _id here); the source was loaded by the same raw loader beforehand.\n";
   md << kEnd << "\n";
   std::printf("%s", md.str().c_str());
-  if (!write_file.empty()) write_section(write_file, md.str());
+  if (!write_file.empty()) bench::replace_section(write_file, kBegin, kEnd, md.str());
   mongoc_cleanup();
   return 0;
 }
