@@ -752,8 +752,10 @@ void Persistence::append(const OplogRecord& rec) {
   // The record {e: <entry>, m: <metadata>} is written straight into the buffer behind its
   // frame header, which is filled in once the payload is complete.
   std::lock_guard lk(mu_);
-  bool same_session = rec.session && journal_session_ && rec.session.bytes() == journal_session_.bytes();
-  if (rec.session && !same_session) journal_session_ = rec.session;
+  // (Replay takes the session fields from the elements before `op`: an empty one is none.)
+  bool has_session = rec.session.size() > 5;
+  bool same_session = has_session && journal_session_ && rec.session.bytes() == journal_session_.bytes();
+  if (has_session && !same_session) journal_session_ = rec.session;
   size_t frame_at = buffer_.size();
   buffer_.append(8, '\0');
   RawBsonWriter w(buffer_);
