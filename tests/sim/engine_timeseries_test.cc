@@ -92,4 +92,15 @@ TEST(Timeseries, AMeasurementWithoutADateTimeIsAWriteError) {
   EXPECT_EQ(simtest::int_field(r, "n"), 0) << r.json();
 }
 
+TEST(Timeseries, InsertsInsideATransactionAreRefused) {
+  EngineHarness h;
+  ASSERT_TRUE(simtest::ok(h.run(kDb, R"({"create": "w", "timeseries": {"timeField": "t"}})")));
+  Bson r = h.run(kDb, fmt::format(R"({{"insert": "w", "documents": [{{"t": {}}}],
+      "lsid": {{"id": {{"$binary": {{"base64": "AAAAAAAAQACAAAAAAAAAAQ==", "subType": "04"}}}}}},
+      "txnNumber": {{"$numberLong": "1"}}, "autocommit": false, "startTransaction": true}})",
+                                  date(1700000000000LL)));
+  EXPECT_EQ(simtest::int_field(r, "code"), 263) << r.json();
+  EXPECT_EQ(count_of(h, "w"), 0);
+}
+
 }  // namespace

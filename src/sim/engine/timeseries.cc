@@ -171,6 +171,12 @@ Status timeseries_insert(EngineImpl& e, CommandContext& c, const std::string& na
     return Status(common::kInvalidLength,
                   fmt::format("Write batch sizes must be between 1 and 100000. Got {} operations.", docs.size()));
   }
+  if (OperationSession* op = current_operation(); op && op->txn) {
+    // The server's time-series writes do not run inside multi-document transactions.
+    return Status(common::kOperationNotSupportedInTransaction,
+                  fmt::format("Cannot insert into a time-series collection in a multi-document transaction: {}.{}",
+                              c.req.db, name));
+  }
   auto coll = e.catalog.find(c.req.db, buckets_name(name));
   if (!coll) return Status(common::kNamespaceNotFound, fmt::format("ns {}.{} does not exist", c.req.db, name));
   bool ordered = args::flag(body, "ordered", true);

@@ -5,6 +5,8 @@
 // most 1000 measurements / 125 KiB; a measurement without a valid Date time field is write
 // error 2 "'<timeField>' must be present and contain a valid BSON UTC datetime value".
 //
+// Inserts inside a multi-document transaction fail with 263 OperationNotSupportedInTransaction.
+//
 // Not emulated: bucket compression (buckets stay control.version 1), reopening of closed
 // buckets after a restart beyond the scan below, updates and deletes through the view.
 #pragma once
