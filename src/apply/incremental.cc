@@ -155,9 +155,9 @@ common::Status Incremental::open() {
   lo.batch_ops = opts_.incremental.batch_ops;
   lo.queue_bytes = opts_.incremental.queue_mb << 20;
   lo.retry = opts_.retry;
-  lanes_ = std::make_unique<Lanes>(lo, dest_pool_.get(), &throttle_, [this](const ApplyOp& op) {
-    return op.tolerant || op.ts.value() <= tolerant_value_.load();
-  });
+  lanes_ = std::make_unique<Lanes>(
+      lo, dest_pool_.get(), &throttle_,
+      [this](const ApplyOp& op) { return op.tolerant || op.ts.value() <= tolerant_value_.load(); }, ctx_.interrupt);
   MS_LOG_INFO("incremental: {} from {}{}", method_, start.ts.str(), saved ? " (checkpoint)" : " (T0)");
   return save_checkpoint(true);
 }
@@ -252,7 +252,10 @@ common::Status Incremental::dispatch(const change::ChangeEvent& e, Mapped& m) {
     op.seq = ++seq_;
     op.ordered = ordered(op.db, op.coll);
     pending_.push_back({op.seq, e.resume, e.ts});
-    if (!lanes_->push(std::move(op))) return lanes_->error();
+    if (!lanes_->push(std::move(op))) {
+      common::Status st = lanes_->error();
+      return st.ok() ? common::Status(common::kInterrupted, "interrupted") : st;
+    }
   }
   return common::Status::OK();
 }

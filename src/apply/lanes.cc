@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "apply/bulk.h"
+#include "common/log.h"
 
 namespace apply {
 
@@ -18,8 +19,8 @@ size_t lane_of(const ApplyOp& op, size_t lanes) {
 }  // namespace
 
 Lanes::Lanes(const LaneOptions& options, client::Pool* destination, throttle::Throttle* throttle,
-             std::function<bool(const ApplyOp&)> tolerant)
-    : options_(options), pool_(destination), throttle_(throttle), tolerant_(std::move(tolerant)) {
+             std::function<bool(const ApplyOp&)> tolerant, const std::atomic<bool>* interrupt)
+    : options_(options), pool_(destination), throttle_(throttle), tolerant_(std::move(tolerant)), interrupt_(interrupt) {
   windows_.connection = std::chrono::minutes(options_.retry.connection_minutes);
   windows_.other = std::chrono::minutes(options_.retry.other_minutes);
   int n = std::max(1, options_.lanes);
@@ -53,14 +54,22 @@ std::string Lanes::retry_reason() const {
   return retry_reason_;
 }
 
+bool Lanes::wait_until(std::unique_lock<std::mutex>& g, const std::function<bool()>& ready) {
+  while (!ready()) {
+    if (interrupted()) return false;
+    state_cv_.wait_for(g, std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
 bool Lanes::push(ApplyOp op) {
   int64_t size = static_cast<int64_t>(op.bytes());
   {
     std::unique_lock<std::mutex> g(state_mu_);
-    state_cv_.wait(g, [&] {
+    bool room = wait_until(g, [&] {
       return !error_.ok() || stopping_ || bytes_.load() == 0 || bytes_.load() + size <= options_.queue_bytes;
     });
-    if (!error_.ok() || stopping_) return false;
+    if (!room || !error_.ok() || stopping_) return false;
   }
   bytes_ += size;
   Lane& lane = *lanes_[lane_of(op, lanes_.size())];
@@ -84,7 +93,9 @@ std::optional<uint64_t> Lanes::min_pending() const {
 
 common::Status Lanes::drain() {
   std::unique_lock<std::mutex> g(state_mu_);
-  state_cv_.wait(g, [&] { return !error_.ok() || stopping_ || bytes_.load() == 0; });
+  if (!wait_until(g, [&] { return !error_.ok() || stopping_ || bytes_.load() == 0; })) {
+    return common::Status(common::kInterrupted, "interrupted while changes were being applied");
+  }
   return error_;
 }
 
@@ -116,6 +127,7 @@ void Lanes::run(Lane& lane) {
         [&](const common::Status& failure, int) {
           std::lock_guard<std::mutex> g(state_mu_);
           retry_reason_ = failure.to_string();
+          if (!counted) MS_LOG_WARN("incremental: retrying a batch of {} changes: {}", lane.batch.size(), retry_reason_);
           if (!counted) ++retrying_;
           counted = true;
         });

@@ -35,9 +35,10 @@ struct LaneOptions {
 
 class Lanes {
  public:
-  // `tolerant(op)`: see write_batch. `throttle` may be null.
+  // `tolerant(op)`: see write_batch. `throttle` and `interrupt` may be null; when `interrupt`
+  // becomes true, push and drain stop waiting.
   Lanes(const LaneOptions& options, client::Pool* destination, throttle::Throttle* throttle,
-        std::function<bool(const ApplyOp&)> tolerant);
+        std::function<bool(const ApplyOp&)> tolerant, const std::atomic<bool>* interrupt = nullptr);
   ~Lanes();
   Lanes(const Lanes&) = delete;
   Lanes& operator=(const Lanes&) = delete;
@@ -63,12 +64,16 @@ class Lanes {
   };
   void run(Lane& lane);
   void fail(const common::Status& s);
+  bool interrupted() const { return interrupt_ && interrupt_->load(); }
+  // Waits on state_cv_ until `ready` or an interrupt; false when interrupted.
+  bool wait_until(std::unique_lock<std::mutex>& g, const std::function<bool()>& ready);
 
   LaneOptions options_;
   throttle::RetryWindows windows_;
   client::Pool* pool_;
   throttle::Throttle* throttle_;
   std::function<bool(const ApplyOp&)> tolerant_;
+  const std::atomic<bool>* interrupt_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
