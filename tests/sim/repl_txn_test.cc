@@ -214,4 +214,63 @@ TEST_F(ReplTransactions, CollectionCreatedInsideATransaction) {
   EXPECT_NE(txns[0].json().find("\"create\" : \"fresh\""), std::string::npos);
 }
 
+// The prepared format, asked for with mongosimControl: the last applyOps entry carries
+// prepare: true, a commitTransaction entry (commitTimestamp, prevOpTime to the prepare entry)
+// follows, change streams report the operations at the commit entry, and a restart keeps them.
+TEST(ReplPreparedTransactions, CommitInThePreparedFormatWhenAsked) {
+  SimServer s({"--enable-test-commands"});
+  ASSERT_TRUE(s.up());
+  s.must("t", R"({"insert": "c", "documents": [{"_id": 1}]})");
+  auto before = s.must("local", R"({"find": "oplog.rs", "sort": {"$natural": -1}, "limit": 1})").batch();
+  ASSERT_EQ(before.size(), 1u);
+  bson_iter_t it;
+  ASSERT_TRUE(bson_iter_init_find(&it, before[0].get(), "ts"));
+  uint32_t t0, i0;
+  bson_iter_timestamp(&it, &t0, &i0);
+  EXPECT_TRUE(s.must("admin", R"({"mongosimControl": "preparedTransactions", "enabled": true})").ok());
+  auto body = [&](const char* cmd, bool start) {
+    return std::string(cmd).substr(0, std::string(cmd).size() - 1) + ", " + kLsid + ", " + txn(1) +
+           ", \"autocommit\": false" + (start ? ", \"startTransaction\": true" : "") + "}";
+  };
+  s.must("t", body(R"({"insert": "c", "documents": [{"_id": 2}]})", true));
+  s.must("t", body(R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"v": 1}}}]})", false));
+  EXPECT_TRUE(s.run("admin", std::string("{\"commitTransaction\": 1, ") + kLsid + ", " + txn(1) + ", \"autocommit\": false}").ok());
+  auto entries = s.find_all("local", "oplog.rs", R"({"ns": "admin.$cmd"})");
+  ASSERT_EQ(entries.size(), 2u);
+  auto ts_of = [](const Bson& d, const char* path) {
+    bson_iter_t a, f;
+    uint32_t t = 0, i = 0;
+    if (bson_iter_init(&a, d.get()) && bson_iter_find_descendant(&a, path, &f) && BSON_ITER_HOLDS_TIMESTAMP(&f)) {
+      bson_iter_timestamp(&f, &t, &i);
+    }
+    return std::make_pair(t, i);
+  };
+  EXPECT_NE(entries[0].json().find("\"prepare\" : true"), std::string::npos) << entries[0].json();
+  EXPECT_NE(entries[0].json().find("\"txnNumber\" : 1"), std::string::npos);
+  EXPECT_NE(entries[1].json().find("\"commitTransaction\" : 1"), std::string::npos) << entries[1].json();
+  EXPECT_EQ(ts_of(entries[1], "o.commitTimestamp"), ts_of(entries[0], "ts"));
+  EXPECT_EQ(ts_of(entries[1], "prevOpTime.ts"), ts_of(entries[0], "ts"));
+  EXPECT_EQ(count(s), 2);
+  // A change stream from before the transaction: its two operations, at the commit entry.
+  Reply cs = s.must("t", "{\"aggregate\": \"c\", \"pipeline\": [{\"$changeStream\": {\"startAtOperationTime\": "
+                         "{\"$timestamp\": {\"t\": " + std::to_string(t0) + ", \"i\": " + std::to_string(i0 + 1) +
+                         "}}}}], \"cursor\": {}}");
+  auto events = cs.batch();
+  ASSERT_EQ(events.size(), 2u) << cs.doc.json();
+  EXPECT_NE(events[0].json().find("\"operationType\" : \"insert\""), std::string::npos);
+  EXPECT_NE(events[1].json().find("\"operationType\" : \"update\""), std::string::npos);
+  EXPECT_EQ(ts_of(events[1], "clusterTime"), ts_of(entries[1], "ts"));
+  // Off again: a plain commit.
+  EXPECT_TRUE(s.must("admin", R"({"mongosimControl": "preparedTransactions", "enabled": false})").ok());
+  s.must("t", std::string(R"({"insert": "c", "documents": [{"_id": 3}], )") + kLsid + ", " + txn(2) +
+                  R"(, "autocommit": false, "startTransaction": true})");
+  EXPECT_TRUE(s.run("admin", std::string("{\"commitTransaction\": 1, ") + kLsid + ", " + txn(2) + ", \"autocommit\": false}").ok());
+  auto all = s.find_all("local", "oplog.rs", R"({"ns": "admin.$cmd"})");
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].json().find("prepare"), std::string::npos);
+  ASSERT_TRUE(s.restart(/*kill9=*/true));
+  EXPECT_EQ(count(s), 3);
+  EXPECT_EQ(count(s, R"({"v": 1})"), 1);
+}
+
 }  // namespace

@@ -439,12 +439,15 @@ class ChangeStreamSource : public mql::DocumentSource {
            std::string_view(bson_iter_utf8(&it, nullptr)) == "initiating set";
   }
 
-  // The earlier entries of a multi-entry transaction, followed back through prevOpTime.
+  // The earlier entries of a multi-entry transaction, followed back through prevOpTime (for a
+  // prepared transaction's commitTransaction entry: its prepare entry and those before it).
   static Status collect_chain(const OplogStore& store, const OplogRecord& r, std::vector<OplogRecord>* chain) {
     if (r.op != 'c' || !r.o || !r.session || !r.tail) return Status::OK();
     bson_t o = r.o.view();
     bson_iter_t it;
-    if (!bson_iter_init_find(&it, &o, "applyOps")) return Status::OK();
+    if (!bson_iter_init_find(&it, &o, "applyOps") && !bson_iter_init_find(&it, &o, "commitTransaction")) {
+      return Status::OK();
+    }
     if (bson_iter_init_find(&it, &o, "partialTxn")) return Status::OK();
     const OplogRecord* cur = &r;
     while (true) {

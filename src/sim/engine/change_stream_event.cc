@@ -562,7 +562,9 @@ Status transform_oplog_record(const ChangeStreamSpec& s, const OplogRecord& rec,
   tx.wall_ms = rec.wall_ms;
   if (!rec.o) return Status::OK();
   bson_t o = rec.o.view();
-  if (rec.op == 'c' && has_field(&o, "applyOps")) {
+  // A prepared transaction's commitTransaction entry: its operations are in the chain.
+  const bool prepared_commit = rec.op == 'c' && has_field(&o, "commitTransaction") && !chain.empty();
+  if (rec.op == 'c' && (has_field(&o, "applyOps") || prepared_commit)) {
     // A committed transaction or batched write: each operation is an event at the commit ts.
     if (iter_bool_true(&o, "partialTxn") || iter_bool_true(&o, "prepare")) return Status::OK();
     std::vector<Op> ops;

@@ -398,6 +398,12 @@ bool EngineImpl::is_change_stream_cursor(int64_t id) {
 
 bool EngineImpl::is_retry_of_executed_write(const CommandContext& c) { return engine::is_retry_of_executed_write(*this, c); }
 
+bool EngineImpl::set_prepared_transactions(bool on) {
+  if (!oplog_writer->store()) return false;
+  oplog_writer->set_prepared_commits(on);
+  return true;
+}
+
 void EngineImpl::set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) { fs_override = total_used; }
 
 void EngineImpl::on_step_down() {

@@ -46,6 +46,9 @@ class Engine {
   virtual bool is_change_stream_cursor(int64_t id) = 0;
   // Whether `c` retries a retryable write whose first statement already ran (session.h).
   virtual bool is_retry_of_executed_write(const CommandContext& c) = 0;
+  // Transactions commit in the prepared format (an applyOps with prepare: true, then a
+  // commitTransaction entry), as a shard's two-phase commit logs them; false without an oplog.
+  virtual bool set_prepared_transactions(bool on) = 0;
   // dbStats fsTotalSize/fsUsedSize as a test set them (nullopt: the real filesystem's).
   virtual void set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) = 0;
   // Step-down/step-up hooks: aborts open transactions (step-down) and logs "new primary"

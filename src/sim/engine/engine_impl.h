@@ -47,6 +47,7 @@ class EngineImpl : public Engine {
   void truncate_oplog_before(Timestamp ts) override;
   bool oplog_bounds(OplogBounds* out) override;
   bool is_change_stream_cursor(int64_t id) override;
+  bool set_prepared_transactions(bool on) override;
   bool is_retry_of_executed_write(const CommandContext& c) override;
   void set_fs_sizes(std::optional<std::pair<int64_t, int64_t>> total_used) override;
   void on_step_down() override;

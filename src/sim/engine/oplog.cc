@@ -504,6 +504,39 @@ Timestamp OplogWriter::log_noop(const std::string& msg) {
   return recs.back().ts;
 }
 
+namespace {
+
+// {lsid, txnNumber}: the session fields of a transaction's entries.
+DocRef txn_session_fields(const Bson& lsid, int64_t txn_number) {
+  bson_t s = BSON_INITIALIZER;
+  bson_append_document(&s, "lsid", 4, lsid.get());
+  bson_append_int64(&s, "txnNumber", 9, txn_number);
+  DocRef out = DocRef::copy(&s);
+  bson_destroy(&s);
+  return out;
+}
+
+}  // namespace
+
+Timestamp OplogWriter::log_commit_of_prepared(const OplogRecord& prepare, const Bson& lsid, int64_t txn_number) {
+  OplogRecord r;
+  r.op = 'c';
+  r.ns = cmd_ns("admin", "");
+  bson_t o = BSON_INITIALIZER;
+  bson_append_int32(&o, "commitTransaction", -1, 1);
+  // The coordinator's commit timestamp: not before the prepare timestamp.
+  bson_append_timestamp(&o, "commitTimestamp", -1, prepare.ts.t, prepare.ts.i);
+  r.o = DocRef::copy(&o);
+  bson_destroy(&o);
+  r.wall_ms = wall_now_ms();
+  r.session = txn_session_fields(lsid, txn_number);
+  set_prev_optime(r, prepare.ts, prepare.term);
+  std::vector<OplogRecord> recs;
+  recs.push_back(std::move(r));
+  emit_all(recs, false);
+  return recs.back().ts;
+}
+
 Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t txn_number) {
   if (buf.ops.empty()) return Timestamp{};
   // Inner operations: {op, ns, ui, o, o2}.
@@ -547,6 +580,7 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
     if (mi > 0) metas = Bson::steal(&m);
     else bson_destroy(&m);
   }
+  const bool prepared = txn && prepared_commits_.load();
   // Pack into entries of at most 16 MiB (partialTxn chains for transactions).
   std::vector<std::vector<const Bson*>> groups(1);
   size_t bytes = 0;
@@ -575,16 +609,13 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
     bson_append_array_end(&o, &arr);
     bool last_group = g + 1 == groups.size();
     if (txn && !last_group) bson_append_bool(&o, "partialTxn", -1, true);
+    if (txn && last_group && prepared) bson_append_bool(&o, "prepare", -1, true);
     if (txn && last_group && groups.size() > 1) bson_append_int64(&o, "count", -1, static_cast<int64_t>(inner.size()));
     r.o = DocRef::copy(&o);
     bson_destroy(&o);
     r.wall_ms = wall_now_ms();
     if (txn) {
-      bson_t s = BSON_INITIALIZER;
-      bson_append_document(&s, "lsid", 4, lsid.get());
-      bson_append_int64(&s, "txnNumber", 9, txn_number);
-      r.session = DocRef::copy(&s);
-      bson_destroy(&s);
+      r.session = txn_session_fields(lsid, txn_number);
       set_prev_optime(r, Timestamp{}, -1);
     }
     if (g + 1 == groups.size()) r.meta = DocRef::copy_unless_empty(metas);
@@ -592,6 +623,7 @@ Timestamp OplogWriter::log_apply_ops(OpBuffer& buf, const Bson& lsid, int64_t tx
   }
   emit_all(recs, txn);
   Timestamp last = recs.back().ts;
+  if (prepared) last = log_commit_of_prepared(recs.back(), lsid, txn_number);
   buf.ops.clear();
   return last;
 }

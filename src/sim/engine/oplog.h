@@ -8,6 +8,7 @@
 // store's lock), so a tailing reader never sees ts T2 before T1 < T2 (§5.2).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -158,6 +159,9 @@ class OplogWriter : public OpObserver {
   Timestamp log_apply_ops(OpBuffer& ops, const common::Bson& lsid, int64_t txn_number);
   // The optime of the last entry this writer appended.
   Timestamp last_ts() const;
+  // Transaction commits in the prepared format (mongosimControl preparedTransactions): the
+  // last applyOps entry carries prepare: true and a commitTransaction entry follows it.
+  void set_prepared_commits(bool on) { prepared_commits_.store(on); }
   // Called for each appended record (persistence hooks in here).
   void set_append_hook(std::function<void(const OplogRecord&)> hook) { hook_ = std::move(hook); }
 
@@ -168,11 +172,14 @@ class OplogWriter : public OpObserver {
   void fill_session(OplogRecord& r, const WriteContext& wc);
   void emit(OplogRecord r, const WriteContext& wc);
   void emit_all(std::vector<OplogRecord>& recs, bool chain = false);
+  // The commitTransaction entry after a prepared transaction's last entry; returns its ts.
+  Timestamp log_commit_of_prepared(const OplogRecord& prepare, const common::Bson& lsid, int64_t txn_number);
   void emit_command(const std::string& db, const std::string& uuid, common::Bson o, common::Bson o2 = {},
                     common::Bson meta = {});
 
   EngineImpl& e_;
   std::unique_ptr<OplogStore> store_;
+  std::atomic<bool> prepared_commits_{false};
   std::function<void(const OplogRecord&)> hook_;
   std::mutex ns_mu_;
   std::mutex standalone_mu_;  // serializes timestamps and the hook without a store

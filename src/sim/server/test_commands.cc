@@ -219,6 +219,15 @@ Status run_mongosim_control(ServerState& st, CommandContext& c, bson_t* reply) {
   if (action == "truncateOplog") return control_truncate_oplog(st, a, reply);
   if (action == "setFsSize") return control_set_fs_size(st, a, reply);
   if (action == "status") return control_status(st, a, reply);
+  if (action == "preparedTransactions") {
+    MS_RETURN_IF_ERROR(a.check_fields({"enabled"}));
+    MS_ASSIGN_OR_RETURN(bool on, a.flag("enabled", true));
+    if (!st.engine || !st.engine->set_prepared_transactions(on)) {
+      return Status(kNoReplicationEnabled, "mongosimControl preparedTransactions: not running with --replSet");
+    }
+    bson_append_bool(reply, "enabled", -1, on);
+    return Status::OK();
+  }
   if (action == "dropConnections") {
     MS_RETURN_IF_ERROR(a.check_fields({}));
     int n = st.close_connections(c.client.connection_id);
@@ -245,7 +254,7 @@ Status run_mongosim_control(ServerState& st, CommandContext& c, bson_t* reply) {
   return Status(common::kBadValue,
                 "unknown mongosimControl action '" + action +
                     "'; expected one of stepDown, stepUp, truncateOplog, dropConnections, delayReplies, freezeWrites, "
-                    "setFsSize, status");
+                    "setFsSize, preparedTransactions, status");
 }
 
 }  // namespace
@@ -261,7 +270,7 @@ void register_test_commands(ServerState& st, CommandRegistry& r) {
   add("waitForFailPoint", "wait for a fail point to be entered a certain number of times",
       [s](CommandContext& c, bson_t*) { return run_wait_for_fail_point(*s, c); });
   add("mongosimControl", "mongosim fault injection: stepDown, stepUp, truncateOplog, dropConnections, delayReplies, "
-                         "freezeWrites, setFsSize, status",
+                         "freezeWrites, setFsSize, preparedTransactions, status",
       [s](CommandContext& c, bson_t* reply) { return run_mongosim_control(*s, c, reply); });
 }
 
