@@ -125,3 +125,29 @@ TEST(IncrementalMapping, DestinationRestartIsRetried) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(IncrementalMapping, SourceStepDownAndDroppedConnectionsAreRetried) {
+  SimServer src({"--enable-test-commands"});
+  SimServer dst({"--enable-test-commands"});
+  ASSERT_TRUE(src.up() && dst.up());
+  incr::seed(src, "app", 100);
+  incr::copy_database(src, dst, "app");
+  auto task = incr::make_task(src.uri(), dst.uri(), task::IncrementalMethod::kOplog);
+  change::StartPoint t0 = incr::capture(src.uri());
+  incr::Workload w(src.uri(), "app", 13, /*ddl=*/false);
+  {
+    incr::Runner r(context(*task, src, dst, t0));
+    w.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    src.must("admin", R"({"mongosimControl": "stepDown", "secs": 1, "closeConnections": true})");
+    dst.must("admin", R"({"mongosimControl": "dropConnections"})");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the source is primary again
+    w.stop();
+    cut_over(*task, r);
+  }
+  incr::expect_identical(src, dst, "app");
+}
+
+}  // namespace
