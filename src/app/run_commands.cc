@@ -21,6 +21,14 @@ struct Opened {
   state::TaskRecord record;
 };
 
+int open_task(const std::string& path, const std::string& state_dir, const Loaded& l, Io& io, Opened* out);
+
+// Loads the task file, opens the store and registers the task (status, throttle, pause).
+int load_and_open(const std::string& path, const std::string& state_dir, Io& io, Loaded* l, Opened* t) {
+  if (int rc = load(path, io, l)) return rc;
+  return open_task(path, state_dir, *l, io, t);
+}
+
 int open_task(const std::string& path, const std::string& state_dir, const Loaded& l, Io& io, Opened* out) {
   auto store = state::StateStore::open(state_dir);
   if (!store.ok()) return io.fail(kExitFailed, store.status().message());
@@ -108,9 +116,8 @@ int cmd_run(const std::string& path, const std::string& state_dir, bool terminal
 
 int cmd_status(const std::string& path, const std::string& state_dir, Io& io) {
   Loaded l;
-  if (int rc = load(path, io, &l)) return rc;
   Opened t;
-  if (int rc = open_task(path, state_dir, l, io, &t)) return rc;
+  if (int rc = load_and_open(path, state_dir, io, &l, &t)) return rc;
   auto snap = monitor::read_snapshot(*t.store, t.record);
   if (!snap.ok()) return io.fail(kExitFailed, snap.status().message());
   if (io.json()) {
@@ -127,9 +134,8 @@ int cmd_throttle(const std::string& path, const std::string& state_dir, int64_t 
     return io.fail(kExitBadInput, "throttle: give at least one of --rps, --mbps, --source-qps (0 = unlimited)");
   }
   Loaded l;
-  if (int rc = load(path, io, &l)) return rc;
   Opened t;
-  if (int rc = open_task(path, state_dir, l, io, &t)) return rc;
+  if (int rc = load_and_open(path, state_dir, io, &l, &t)) return rc;
   auto saved = runner::load_throttle(*t.store, t.record.id, "full");
   if (!saved.ok()) return io.fail(kExitFailed, saved.status().message());
   const auto& f = l.task.options.throttle.full;
@@ -152,9 +158,8 @@ int cmd_throttle(const std::string& path, const std::string& state_dir, int64_t 
 
 int cmd_pause(const std::string& path, const std::string& state_dir, Io& io) {
   Loaded l;
-  if (int rc = load(path, io, &l)) return rc;
   Opened t;
-  if (int rc = open_task(path, state_dir, l, io, &t)) return rc;
+  if (int rc = load_and_open(path, state_dir, io, &l, &t)) return rc;
   if (auto st = runner::request_pause(*t.store, t.record.id); !st.ok()) return io.fail(kExitFailed, st.message());
   io.print("task " + t.record.name + ": pause requested\n");
   return kExitOk;

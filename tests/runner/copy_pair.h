@@ -30,6 +30,19 @@ inline std::string temp_dir(const std::string& tag) {
   return d ? std::string(d) : std::string();
 }
 
+// Inserts `docs` documents {_id: i, n: i, pad: <pad_bytes × 'x'>} into db.items.
+inline void seed_items(testsupport::SimServer& s, const std::string& db, int docs, size_t pad_bytes) {
+  std::string pad(pad_bytes, 'x');
+  for (int base = 0; base < docs; base += 1000) {
+    std::string ins = R"({"insert": "items", "documents": [)";
+    for (int i = base; i < std::min(docs, base + 1000); ++i) {
+      ins += (i > base ? "," : "") + std::string(R"({"_id": )") + std::to_string(i) + R"(, "n": )" + std::to_string(i) +
+             R"(, "pad": ")" + pad + R"("})";
+    }
+    s.must(db, ins + "]}");
+  }
+}
+
 class CopyPair {
  public:
   explicit CopyPair(std::vector<std::string> source_args = {}, std::vector<std::string> destination_args = {})

@@ -10,17 +10,6 @@ namespace {
 
 using copytest::CopyPair;
 
-void seed(testsupport::SimServer& s, int docs) {
-  std::string pad(300, 'y');
-  for (int base = 0; base < docs; base += 1000) {
-    std::string ins = R"({"insert": "items", "documents": [)";
-    for (int i = base; i < std::min(docs, base + 1000); ++i) {
-      ins += (i > base ? "," : "") + std::string(R"({"_id": )") + std::to_string(i) + R"(, "pad": ")" + pad + R"("})";
-    }
-    s.must("f", ins + "]}");
-  }
-}
-
 const std::string kTask =
     "migration_types: [schema, full]\ncopy:\n  parallel_partitions: 3\n  batch_docs: 250\n"
     "throttle:\n  full:\n    source_qps: 30\n";  // 64 reads of 250 documents: about 2 s
@@ -28,7 +17,7 @@ const std::string kTask =
 TEST(Faults, DroppedConnectionsAndStepDownsMidCopy) {
   CopyPair p({"--enable-test-commands"}, {"--enable-test-commands"});
   ASSERT_TRUE(p.src.up() && p.dst.up());
-  seed(p.src, 16000);
+  copytest::seed_items(p.src, "f", 16000, 300);
   // The source drops the connection of its first getMores; the destination answers "not
   // primary" to a few inserts (more than libmongoc's one retryable-write retry).
   p.src.must("admin", R"({"configureFailPoint": "failCommand", "mode": {"times": 3},

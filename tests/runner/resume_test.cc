@@ -20,18 +20,6 @@ namespace {
 
 using copytest::CopyPair;
 
-void seed(testsupport::SimServer& s, int docs) {
-  std::string pad(400, 'x');
-  for (int base = 0; base < docs; base += 1000) {
-    std::string ins = R"({"insert": "items", "documents": [)";
-    for (int i = base; i < std::min(docs, base + 1000); ++i) {
-      ins += (i > base ? "," : "") + std::string(R"({"_id": )") + std::to_string(i) + R"(, "n": )" + std::to_string(i) +
-             R"(, "pad": ")" + pad + R"("})";
-    }
-    s.must("bulk", ins + "]}");
-  }
-}
-
 pid_t spawn(const std::vector<std::string>& args) {
   std::string bin = apptest::mongoshift_binary();
   pid_t pid = fork();
@@ -63,7 +51,7 @@ const std::string kTask =
 TEST(Resume, KilledThreeTimesStillEndsIdentical) {
   CopyPair p;
   ASSERT_TRUE(p.src.up() && p.dst.up());
-  seed(p.src, kDocs);
+  copytest::seed_items(p.src, "bulk", kDocs, 400);
   std::string task = p.task_file(kTask);
   std::vector<std::string> common_args{"--state-dir", p.state_dir()};
   auto pre = apptest::run_mongoshift({"--state-dir", p.state_dir(), "precheck", "--task", task, "--ignore-warning",
@@ -95,7 +83,7 @@ TEST(Resume, KilledThreeTimesStillEndsIdentical) {
 TEST(Resume, SigtermPausesAndRunResumes) {
   CopyPair p;
   ASSERT_TRUE(p.src.up() && p.dst.up());
-  seed(p.src, kDocs);
+  copytest::seed_items(p.src, "bulk", kDocs, 400);
   std::string task = p.task_file(kTask);
   auto pre = apptest::run_mongoshift({"--state-dir", p.state_dir(), "precheck", "--task", task, "--ignore-warning",
                                       "source.writes_during_copy"});
@@ -119,7 +107,7 @@ TEST(Resume, SigtermPausesAndRunResumes) {
 TEST(Resume, ThrottleAndPauseReachARunningTask) {
   CopyPair p;
   ASSERT_TRUE(p.src.up() && p.dst.up());
-  seed(p.src, kDocs);
+  copytest::seed_items(p.src, "bulk", kDocs, 400);
   // Slow enough that the run is certainly still going when the commands arrive.
   std::string task = p.task_file("migration_types: [schema, full]\ncopy:\n  batch_docs: 100\n"
                                  "throttle:\n  full:\n    rps: 2000\n");
