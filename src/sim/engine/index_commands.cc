@@ -6,6 +6,7 @@
 
 #include "sim/engine/args.h"
 #include "sim/engine/engine_impl.h"
+#include "sim/engine/timeseries.h"
 
 namespace sim::engine {
 
@@ -63,13 +64,21 @@ Status cmd_create_indexes(EngineImpl& e, CommandContext& c, bson_t* reply) {
   if (e.catalog.find_view(c.req.db, name) && !e.catalog.find(c.req.db, "system.buckets." + name)) {
     return Status(common::kCommandNotSupportedOnView, fmt::format("Cannot create indexes on a view: {}.{}", c.req.db, name));
   }
+  const bson_t* index_specs = specs->get();
+  Bson ts_specs;
+  if (is_timeseries_view(e, c.req.db, name)) {
+    // Indexes of a time-series collection live on its buckets, over translated keys.
+    MS_ASSIGN_OR_RETURN(ts_specs, timeseries_index_specs(e, c.req.db, name, index_specs));
+    index_specs = ts_specs.get();
+    name = "system.buckets." + name;
+  }
   bool created_collection = !e.catalog.find(c.req.db, name);
   MS_ASSIGN_OR_RETURN(auto coll, e.catalog.get_or_create(c.req.db, name));
   std::unique_lock lk(coll->mu);
   size_t before = coll->indexes().size();
   std::vector<IndexDescriptor> to_build;
   bson_iter_t it;
-  bson_iter_init(&it, specs->get());
+  bson_iter_init(&it, index_specs);
   while (bson_iter_next(&it)) {
     if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
       return Status(common::kTypeMismatch, fmt::format("BSON field 'createIndexes.indexes.{}' is the wrong type '{}', expected "
@@ -168,6 +177,7 @@ Status cmd_list_indexes(EngineImpl& e, CommandContext& c, bson_t* reply) {
       }
     }
   }
+  if (lookup != name) specs = timeseries_listed_specs(e, c.req.db, name, std::move(specs));
   auto cursor = std::make_shared<Cursor>();
   cursor->ns = c.req.db + ".$cmd.listIndexes." + name;
   cursor->db = c.req.db;

@@ -234,6 +234,81 @@ Status timeseries_insert(EngineImpl& e, CommandContext& c, const std::string& na
   return finish_write_reply(c, e.version(), reply);
 }
 
+namespace {
+
+TimeseriesSpec spec_of(EngineImpl& e, const std::string& db, const std::string& name) {
+  auto coll = e.catalog.find(db, buckets_name(name));
+  if (!coll) return TimeseriesSpec{};
+  std::shared_lock lk(coll->mu);
+  return timeseries_spec(coll->options().timeseries.get());
+}
+
+// A copy of an index spec with its key replaced.
+Bson with_key(const bson_t* spec, const bson_t* key) {
+  bson_t out = BSON_INITIALIZER;
+  bson_iter_t it;
+  bson_iter_init(&it, spec);
+  while (bson_iter_next(&it)) {
+    if (std::string_view(bson_iter_key(&it)) == "key") bson_append_document(&out, "key", 3, key);
+    else bson_append_iter(&out, bson_iter_key(&it), -1, &it);
+  }
+  return Bson::steal(&out);
+}
+
+}  // namespace
+
+Result<Bson> timeseries_index_specs(EngineImpl& e, const std::string& db, const std::string& name, const bson_t* specs) {
+  const TimeseriesSpec spec = spec_of(e, db, name);
+  bson_t out = BSON_INITIALIZER;
+  bson_iter_t it, key;
+  bson_iter_init(&it, specs);
+  while (bson_iter_next(&it)) {
+    uint32_t len;
+    const uint8_t* data;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+      bson_append_iter(&out, bson_iter_key(&it), -1, &it);  // refused by the caller's checks
+      continue;
+    }
+    bson_iter_document(&it, &len, &data);
+    bson_t s;
+    bson_init_static(&s, data, len);
+    if (!bson_iter_init_find(&key, &s, "key") || !BSON_ITER_HOLDS_DOCUMENT(&key)) {
+      bson_append_iter(&out, bson_iter_key(&it), -1, &it);
+      continue;
+    }
+    bson_iter_document(&key, &len, &data);
+    bson_t k;
+    bson_init_static(&k, data, len);
+    auto translated = buckets_index_key(spec, &k);
+    if (!translated.ok()) {
+      bson_destroy(&out);
+      return translated.status();
+    }
+    Bson ns = with_key(&s, translated->get());
+    bson_append_document(&out, bson_iter_key(&it), -1, ns.get());
+  }
+  return Bson::steal(&out);
+}
+
+std::vector<Bson> timeseries_listed_specs(EngineImpl& e, const std::string& db, const std::string& name,
+                                          std::vector<Bson> bucket_specs) {
+  const TimeseriesSpec spec = spec_of(e, db, name);
+  std::vector<Bson> out;
+  for (const auto& s : bucket_specs) {
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, s.get(), "clustered")) continue;
+    if (!bson_iter_init_find(&it, s.get(), "key") || !BSON_ITER_HOLDS_DOCUMENT(&it)) continue;
+    uint32_t len;
+    const uint8_t* data;
+    bson_iter_document(&it, &len, &data);
+    bson_t k;
+    bson_init_static(&k, data, len);
+    Bson key = view_index_key(spec, &k);
+    out.push_back(with_key(s.get(), key.get()));
+  }
+  return out;
+}
+
 Result<std::unique_ptr<mql::HostStage>> timeseries_host_stage(std::string_view name, const bson_iter_t* spec) {
   if (name != "$_internalUnpackBucket") return std::unique_ptr<mql::HostStage>();
   if (!BSON_ITER_HOLDS_DOCUMENT(spec)) {

@@ -16,6 +16,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/bson.h"
 
 #include "common/status.h"
 #include "mql/pipeline.h"
@@ -30,6 +33,15 @@ bool is_timeseries_view(EngineImpl& e, const std::string& db, const std::string&
 
 // The insert command on a time-series view (the body already checked by cmd_insert).
 common::Status timeseries_insert(EngineImpl& e, CommandContext& c, const std::string& name, bson_t* reply);
+
+// createIndexes on a time-series view: the `indexes` array with every key translated to the
+// buckets collection (timeseries_bucket.h buckets_index_key).
+common::Result<common::Bson> timeseries_index_specs(EngineImpl& e, const std::string& db, const std::string& name,
+                                                    const bson_t* specs);
+// listIndexes on a time-series view: the buckets collection's index specs with their keys
+// translated back; the clustered _id index of the buckets is not listed.
+std::vector<common::Bson> timeseries_listed_specs(EngineImpl& e, const std::string& db, const std::string& name,
+                                                  std::vector<common::Bson> bucket_specs);
 
 // $_internalUnpackBucket {timeField, metaField?, bucketMaxSpanSeconds, exclude: []}: buckets
 // in, measurements out. nullptr for other stage names.

@@ -194,3 +194,58 @@ Status unpack_bucket(const bson_t* bucket, const TimeseriesSpec& spec, bool with
 }
 
 }  // namespace sim::engine
+
+namespace sim::engine {
+
+common::Result<Bson> buckets_index_key(const TimeseriesSpec& spec, const bson_t* key) {
+  bson_t out = BSON_INITIALIZER;
+  bson_iter_t it;
+  bson_iter_init(&it, key);
+  while (bson_iter_next(&it)) {
+    std::string f = bson_iter_key(&it);
+    const auto& meta = spec.meta_field;
+    if (meta && (f == *meta || f.rfind(*meta + ".", 0) == 0)) {
+      std::string k = "meta" + f.substr(meta->size());
+      bson_append_iter(&out, k.c_str(), -1, &it);
+      continue;
+    }
+    double dir = BSON_ITER_HOLDS_NUMBER(&it) ? bson_iter_as_double(&it) : 0;
+    if (dir != 1 && dir != -1) {
+      bson_destroy(&out);
+      return Status(common::kBadValue, fmt::format("Invalid index spec for time-series collection: {}. Indexes on "
+                                                   "measurement fields are only supported as ascending or descending",
+                                                   common::to_server_string(key)));
+    }
+    std::string lo = "control.min." + f, hi = "control.max." + f;
+    bson_append_iter(&out, (dir > 0 ? lo : hi).c_str(), -1, &it);
+    bson_append_iter(&out, (dir > 0 ? hi : lo).c_str(), -1, &it);
+  }
+  return Bson::steal(&out);
+}
+
+Bson view_index_key(const TimeseriesSpec& spec, const bson_t* buckets_key) {
+  bson_t out = BSON_INITIALIZER;
+  bson_iter_t it;
+  bson_iter_init(&it, buckets_key);
+  std::string skip;  // the second field of a control.min/control.max pair
+  while (bson_iter_next(&it)) {
+    std::string f = bson_iter_key(&it);
+    if (f == skip) {
+      skip.clear();
+      continue;
+    }
+    if (spec.meta_field && (f == "meta" || f.rfind("meta.", 0) == 0)) {
+      std::string k = *spec.meta_field + f.substr(4);
+      bson_append_iter(&out, k.c_str(), -1, &it);
+    } else if (f.rfind("control.min.", 0) == 0 || f.rfind("control.max.", 0) == 0) {
+      std::string field = f.substr(12);
+      skip = (f[9] == 'i' ? "control.max." : "control.min.") + field;
+      bson_append_iter(&out, field.c_str(), -1, &it);
+    } else {
+      bson_append_iter(&out, f.c_str(), -1, &it);
+    }
+  }
+  return Bson::steal(&out);
+}
+
+}  // namespace sim::engine

@@ -51,3 +51,14 @@ common::Status unpack_bucket(const bson_t* bucket, const TimeseriesSpec& spec, b
 common::Bson measurement_meta(const bson_t* measurement, const TimeseriesSpec& spec, std::string* key);
 
 }  // namespace sim::engine
+
+namespace sim::engine {
+
+// Index keys of a time-series collection, as createIndexes/listIndexes on the view translate
+// them to and from the buckets collection: <metaField>[.x] ↔ meta[.x]; <field>: 1 ↔
+// control.min.<field>: 1, control.max.<field>: 1; <field>: -1 ↔ control.max.<field>: -1,
+// control.min.<field>: -1. Other types on measurement fields are refused (2 BadValue).
+common::Result<common::Bson> buckets_index_key(const TimeseriesSpec& spec, const bson_t* key);
+common::Bson view_index_key(const TimeseriesSpec& spec, const bson_t* buckets_key);
+
+}  // namespace sim::engine
