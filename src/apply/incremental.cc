@@ -47,7 +47,7 @@ class Incremental {
   common::Status process(change::ChangeBatch& batch);
   common::Status dispatch(const change::ChangeEvent& e, Mapped& m);
   common::Status barrier(const change::ChangeEvent& e, const Mapped& m);
-  common::Status resolve_fetches(const std::vector<change::ChangeEvent>& events, std::vector<Mapped>& mapped);
+  common::Status resolve_fetches(std::vector<Mapped>& mapped);
   bool ordered(const std::string& db, const std::string& coll);
   void settle();  // drops applied entries from pending_
   change::ResumePoint checkpoint_position();
@@ -182,13 +182,12 @@ bool Incremental::ordered(const std::string& db, const std::string& coll) {
   return unique;
 }
 
-common::Status Incremental::resolve_fetches(const std::vector<change::ChangeEvent>& events, std::vector<Mapped>& mapped) {
+common::Status Incremental::resolve_fetches(std::vector<Mapped>& mapped) {
   std::map<std::pair<std::string, std::string>, std::vector<const common::Bson*>> wanted;
   for (const auto& m : mapped) {
     if (m.what == Mapped::What::kFetch) wanted[{m.fetch_db, m.fetch_coll}].push_back(&m.ops[0].key);
   }
   if (wanted.empty()) return common::Status::OK();
-  (void)events;
   for (const auto& [ns, keys] : wanted) {
     std::map<std::string, common::Bson> docs;
     MS_RETURN_IF_ERROR(with_retries("reading documents from the source", [&] {
@@ -269,7 +268,7 @@ common::Status Incremental::process(change::ChangeBatch& batch) {
     mapped.push_back(std::move(m));
     newest = max_of(newest, e.ts);
   }
-  MS_RETURN_IF_ERROR(resolve_fetches(batch.events, mapped));
+  MS_RETURN_IF_ERROR(resolve_fetches(mapped));
   // Reserve the tolerance window of the next run before these changes can be applied.
   if (tolerant_until_ != kForever && saved_dispatched_ < newest) {
     dispatched_ = newest;
