@@ -193,9 +193,10 @@ std::string render(const std::vector<Row>& rows, int64_t ndocs, const std::strin
      << "`startAtOperationTime` at that timestamp (the default batch sizes). Load average (1/5/15 min) "
      << load_before << " at the start, " << load_after << " at the end, on 2 cores shared with other work; "
      << "*server CPU per item* is mongosim's utime+stime over the read, *client CPU per item* this program's "
-     << "(libmongoc receiving and decoding); both share the 2 cores, so their sum bounds the wall-clock rate.\n\n";
-  md << "| measure | result | target | ratio to target | server CPU per item | client CPU per item |\n"
-     << "|---|---:|---:|---:|---:|---:|\n";
+     << "(libmongoc receiving and decoding); *one-core CPU bound* is 1 / (their sum), the rate the pair reaches "
+     << "with one otherwise idle core (with two, they overlap). The target verdict uses the wall-clock result.\n\n";
+  md << "| measure | result | target | ratio to target | server CPU per item | client CPU per item | one-core CPU bound |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|\n";
   *all_ok = true;
   for (const auto& r : rows) {
     double rate = static_cast<double>(r.m.items) / r.m.wall_s;
@@ -203,8 +204,9 @@ std::string render(const std::vector<Row>& rows, int64_t ndocs, const std::strin
     if (ratio < 1.0) *all_ok = false;
     char line[320];
     const double n = static_cast<double>(r.m.items);
-    std::snprintf(line, sizeof line, "| %s | %.0f %s | ≥ %.0f %s | %.2f | %.2f µs | %.2f µs |\n", r.what, rate, r.unit,
-                  r.target, r.unit, ratio, r.m.cpu_s * 1e6 / n, r.m.client_cpu_s * 1e6 / n);
+    const double server_us = r.m.cpu_s * 1e6 / n, client_us = r.m.client_cpu_s * 1e6 / n;
+    std::snprintf(line, sizeof line, "| %s | %.0f %s | ≥ %.0f %s | %.2f | %.2f µs | %.2f µs | %.0f %s |\n", r.what, rate,
+                  r.unit, r.target, r.unit, ratio, server_us, client_us, 1e6 / (server_us + client_us), r.unit);
     md << line;
   }
   md << "\nWrites with the oplog on against `--standalone` (the issue's third number) are the two "
