@@ -350,6 +350,10 @@ void Run::poll_loop() {
 
 common::Result<RunReport> Run::execute() {
   MS_ASSIGN_OR_RETURN(RunControl before, load_control(*in_.store, in_.record.id));
+  if (before.phase == "finished") {
+    note("task " + in_.record.name + " has already finished; nothing to do");
+    return report_;
+  }
   bool first_run = before.phase.empty() || before.phase == "precheck";
   MS_RETURN_IF_ERROR(save_phase(*in_.store, in_.record.id, first_run ? "precheck" : before.phase, /*start=*/true));
   MS_ASSIGN_OR_RETURN(auto limits, load_throttle(*in_.store, in_.record.id, "full"));

@@ -103,8 +103,8 @@ TEST(FullCopy, EveryBsonTypeAndEveryIdTypeByteExact) {
     docs.push_back(every_type(bson_iter_value(&it), n++));
   }
   insert_raw(p.src, "types", "all", docs);
-  // 16 MB documents: the largest the server stores.
-  for (int i = 0; i < 2; ++i) {
+  // A 16 MB document: the largest the server stores.
+  for (int i = 0; i < 1; ++i) {
     common::Bson big;
     BSON_APPEND_INT32(big.mut(), "_id", 1000 + i);
     std::string payload(16 * 1024 * 1024 - 64, static_cast<char>('a' + i));

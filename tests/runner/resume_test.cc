@@ -78,6 +78,10 @@ TEST(Resume, KilledThreeTimesStillEndsIdentical) {
   auto s = nlohmann::json::parse(status.out);
   EXPECT_EQ(s["state"], "finished");
   EXPECT_EQ(s["total"]["docs"].get<int64_t>() + s["total"]["skipped"].get<int64_t>(), kDocs);
+  // Running a finished task again does nothing.
+  auto again = apptest::run_mongoshift({"--state-dir", p.state_dir(), "run", "--task", task});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already finished"), std::string::npos) << again.out;
 }
 
 TEST(Resume, SigtermPausesAndRunResumes) {
