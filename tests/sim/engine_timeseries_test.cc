@@ -110,17 +110,22 @@ TEST(Timeseries, IndexesAreKeptOnTheBucketsOverTranslatedKeys) {
                                                            {"key": {"v": 1}, "name": "v"}]})");
   ASSERT_TRUE(simtest::ok(r)) << r.json();
   auto buckets = h.drain(kDb, h.run(kDb, R"({"listIndexes": "system.buckets.w"})"));
-  ASSERT_EQ(buckets.size(), 3u);  // the clustered _id index and the two
+  ASSERT_EQ(buckets.size(), 4u);  // the clustered _id index, the default {m, t} index (6.3+) and the two
   bson_iter_t it;
-  ASSERT_TRUE(bson_iter_init(&it, buckets[1].get()) && bson_iter_find_descendant(&it, "key", &it));
+  ASSERT_TRUE(bson_iter_init(&it, buckets[2].get()) && bson_iter_find_descendant(&it, "key", &it));
   uint32_t len;
   const uint8_t* data;
   bson_iter_document(&it, &len, &data);
   EXPECT_EQ(Bson(data, len).json(), R"({ "meta.host" : 1, "control.max.t" : -1, "control.min.t" : -1 })");
   auto listed = h.drain(kDb, h.run(kDb, R"({"listIndexes": "w"})"));
-  ASSERT_EQ(listed.size(), 2u);
-  EXPECT_EQ(listed[0].json(), R"({ "v" : 2, "key" : { "m.host" : 1, "t" : -1 }, "name" : "host_t" })");
-  EXPECT_EQ(listed[1].json(), R"({ "v" : 2, "key" : { "v" : 1 }, "name" : "v" })");
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].json(), R"({ "v" : 2, "key" : { "m" : 1, "t" : 1 }, "name" : "m_1_t_1" })");
+  EXPECT_EQ(listed[1].json(), R"({ "v" : 2, "key" : { "m.host" : 1, "t" : -1 }, "name" : "host_t" })");
+  EXPECT_EQ(listed[2].json(), R"({ "v" : 2, "key" : { "v" : 1 }, "name" : "v" })");
+  // Before 6.3 there is no default index.
+  EngineHarness old(simtest::options_with(false, "6.0"));
+  ASSERT_TRUE(simtest::ok(old.run(kDb, R"({"create": "w", "timeseries": {"timeField": "t", "metaField": "m"}})")));
+  EXPECT_EQ(old.drain(kDb, old.run(kDb, R"({"listIndexes": "w"})")).size(), 0u);
   r = h.run(kDb, R"({"createIndexes": "w", "indexes": [{"key": {"v": "text"}, "name": "vt"}]})");
   EXPECT_EQ(simtest::int_field(r, "code"), 2) << r.json();
 }

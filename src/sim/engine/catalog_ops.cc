@@ -10,6 +10,7 @@
 #include "mql/pipeline.h"
 #include "sim/engine/args.h"
 #include "sim/engine/key_string.h"
+#include "sim/engine/timeseries.h"
 #include "sim/engine/views.h"
 
 namespace sim::engine {
@@ -97,7 +98,8 @@ Status create_timeseries(EngineImpl& e, const std::string& db, const std::string
   bson_append_document(&raw, "timeseries", -1, opts.timeseries.get());
   if (opts.expire_after_seconds) bson_append_int64(&raw, "expireAfterSeconds", -1, *opts.expire_after_seconds);
   bo.raw = Bson::steal(&raw);
-  MS_RETURN_IF_ERROR(e.catalog.create_collection(db, buckets, std::move(bo)).status());
+  MS_ASSIGN_OR_RETURN(auto buckets_coll, e.catalog.create_collection(db, buckets, std::move(bo)));
+  MS_RETURN_IF_ERROR(add_default_timeseries_index(e, *buckets_coll));
   bson_t pipe = BSON_INITIALIZER, stage, spec;
   bson_append_document_begin(&pipe, "0", 1, &stage);
   bson_append_document_begin(&stage, "$_internalUnpackBucket", -1, &spec);

@@ -257,6 +257,29 @@ Bson with_key(const bson_t* spec, const bson_t* key) {
 
 }  // namespace
 
+Status add_default_timeseries_index(EngineImpl& e, Collection& buckets) {
+  if (e.version() < 63) return Status::OK();
+  std::unique_lock lk(buckets.mu);
+  const TimeseriesSpec spec = timeseries_spec(buckets.options().timeseries.get());
+  if (!spec.meta_field) return Status::OK();
+  bson_t view_key = BSON_INITIALIZER;
+  bson_append_int32(&view_key, spec.meta_field->c_str(), -1, 1);
+  bson_append_int32(&view_key, spec.time_field.c_str(), -1, 1);
+  auto key = buckets_index_key(spec, &view_key);
+  bson_destroy(&view_key);
+  if (!key.ok()) return key.status();
+  bson_t s = BSON_INITIALIZER;
+  bson_append_int32(&s, "v", 1, 2);
+  bson_append_document(&s, "key", 3, key->get());
+  common::append_utf8(&s, "name", fmt::format("{}_1_{}_1", *spec.meta_field, spec.time_field));
+  Bson index_spec = Bson::steal(&s);
+  MS_ASSIGN_OR_RETURN(IndexDescriptor d, parse_index_spec(index_spec.get(), buckets.options().collator, e.version()));
+  std::vector<IndexDescriptor> built{d};
+  MS_RETURN_IF_ERROR(buckets.add_index(std::move(d)));
+  if (buckets.observer()) buckets.observer()->on_create_indexes(buckets, built, true);
+  return Status::OK();
+}
+
 Result<Bson> timeseries_index_specs(EngineImpl& e, const std::string& db, const std::string& name, const bson_t* specs) {
   const TimeseriesSpec spec = spec_of(e, db, name);
   bson_t out = BSON_INITIALIZER;

@@ -27,12 +27,17 @@
 namespace sim::engine {
 
 class EngineImpl;
+class Collection;
 
 // True when db.name is a time-series collection (its view and buckets collection exist).
 bool is_timeseries_view(EngineImpl& e, const std::string& db, const std::string& name);
 
 // The insert command on a time-series view (the body already checked by cmd_insert).
 common::Status timeseries_insert(EngineImpl& e, CommandContext& c, const std::string& name, bson_t* reply);
+
+// 6.3+: the index a new time-series collection with a metaField gets at create, on
+// {<metaField>: 1, <timeField>: 1} (buckets: {meta: 1, control.min.t: 1, control.max.t: 1}).
+common::Status add_default_timeseries_index(EngineImpl& e, Collection& buckets);
 
 // createIndexes on a time-series view: the `indexes` array with every key translated to the
 // buckets collection (timeseries_bucket.h buckets_index_key).
