@@ -96,6 +96,13 @@ class Runner {
 
 change::StartPoint capture(const std::string& uri);
 
+// The phase's context for a task between two servers (`store`: the task's own when null).
+apply::IncrementalContext context(Task& t, const std::string& src_uri, const std::string& dst_uri,
+                                  const change::StartPoint& t0, std::optional<change::StartPoint> t1 = std::nullopt,
+                                  state::StateStore* store = nullptr);
+// `mongoshift stop`, from another handle on the state store (as from another shell).
+void request_stop(const Task& t);
+
 // ---- implementation (header-only: the suite globs only *_test.cc) ----
 
 inline change::StartPoint capture(const std::string& uri) {
@@ -369,6 +376,27 @@ inline std::unique_ptr<Task> make_task(const std::string& src_uri, const std::st
   t->options.incremental.checkpoint_seconds = 1;
   t->options.objects.include = {"app"};
   return t;
+}
+
+inline apply::IncrementalContext context(Task& t, const std::string& src_uri, const std::string& dst_uri,
+                                         const change::StartPoint& t0, std::optional<change::StartPoint> t1,
+                                         state::StateStore* store) {
+  apply::IncrementalContext ctx;
+  ctx.options = &t.options;
+  ctx.source = spec_of(src_uri);
+  ctx.destination = spec_of(dst_uri);
+  ctx.store = store ? store : t.store.get();
+  ctx.task_id = t.record.id;
+  ctx.t0 = t0;
+  ctx.t1 = t1;
+  ctx.quiet_seconds = 1;
+  return ctx;
+}
+
+inline void request_stop(const Task& t) {
+  auto other = state::StateStore::open(t.dir);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(apply::request_stop(**other, t.record.id).ok());
 }
 
 inline Runner::Runner(apply::IncrementalContext ctx) : ctx_(std::move(ctx)) {

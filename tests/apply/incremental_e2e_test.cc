@@ -13,25 +13,7 @@ namespace {
 
 using testsupport::SimServer;
 
-apply::IncrementalContext context(incr::Task& t, SimServer& src, SimServer& dst, const change::StartPoint& t0,
-                                  std::optional<change::StartPoint> t1) {
-  apply::IncrementalContext ctx;
-  ctx.options = &t.options;
-  ctx.source = incr::spec_of(src.uri());
-  ctx.destination = incr::spec_of(dst.uri());
-  ctx.store = t.store.get();
-  ctx.task_id = t.record.id;
-  ctx.t0 = t0;
-  ctx.t1 = t1;
-  ctx.quiet_seconds = 1;
-  return ctx;
-}
 
-void request_stop(const incr::Task& t) {
-  auto other = state::StateStore::open(t.dir);  // as `mongoshift stop` from another shell
-  ASSERT_TRUE(other.ok());
-  ASSERT_TRUE(apply::request_stop(**other, t.record.id).ok());
-}
 
 void migrate(const std::string& version, task::IncrementalMethod method, uint32_t seed) {
   if (getenv("INCR_DEBUG")) spdlog::set_level(spdlog::level::debug);
@@ -46,11 +28,11 @@ void migrate(const std::string& version, task::IncrementalMethod method, uint32_
   incr::copy_database(src, dst, "app");
   change::StartPoint t1 = incr::capture(src.uri());
   {
-    incr::Runner r(context(*task, src, dst, t0, t1));
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0, t1));
     std::this_thread::sleep_for(std::chrono::seconds(2));  // and after it
     w.stop();
     EXPECT_GT(w.ops(), 100);
-    request_stop(*task);
+    incr::request_stop(*task);
     auto out = r.wait(60);
     ASSERT_TRUE(out.ok()) << out.status().to_string();
     EXPECT_EQ(out->end, apply::IncrementalOutcome::End::kCutOver);

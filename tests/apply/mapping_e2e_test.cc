@@ -26,22 +26,9 @@ bool has_collection(SimServer& s, const std::string& db, const std::string& coll
   return !r.batch().empty();
 }
 
-apply::IncrementalContext context(incr::Task& t, SimServer& src, SimServer& dst, const change::StartPoint& t0) {
-  apply::IncrementalContext ctx;
-  ctx.options = &t.options;
-  ctx.source = incr::spec_of(src.uri());
-  ctx.destination = incr::spec_of(dst.uri());
-  ctx.store = t.store.get();
-  ctx.task_id = t.record.id;
-  ctx.t0 = t0;
-  ctx.quiet_seconds = 1;
-  return ctx;
-}
 
 void cut_over(incr::Task& t, incr::Runner& r) {
-  auto other = state::StateStore::open(t.dir);
-  ASSERT_TRUE(other.ok());
-  ASSERT_TRUE(apply::request_stop(**other, t.record.id).ok());
+  incr::request_stop(t);
   auto out = r.wait(60);
   ASSERT_TRUE(out.ok()) << out.status().to_string();
   EXPECT_EQ(out->end, apply::IncrementalOutcome::End::kCutOver);
@@ -61,7 +48,7 @@ TEST(IncrementalMapping, FiltersRenamesAndRenamesAcrossTheSelection) {
   task->options.mapping.rename.push_back({"app.c1", "app.renamed"});
   change::StartPoint t0 = incr::capture(src.uri());
   {
-    incr::Runner r(context(*task, src, dst, t0));
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0));
     std::string json = R"({"insert": "c0", "documents": [)";
     for (int i = 0; i < 1000; ++i) json += (i ? "," : "") + std::string("{\"_id\": ") + std::to_string(i) + ", \"a\": " + std::to_string(i) + "}";
     src.must("app", json + "]}");
@@ -112,7 +99,7 @@ TEST(IncrementalMapping, DestinationRestartIsRetried) {
   change::StartPoint t0 = incr::capture(src.uri());
   incr::Workload w(src.uri(), "app", 9, /*ddl=*/false);
   {
-    incr::Runner r(context(*task, src, dst, t0));
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0));
     w.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSERT_TRUE(dst.restart(/*kill9=*/true));  // the destination goes away and comes back
@@ -138,7 +125,7 @@ TEST(IncrementalMapping, SourceStepDownAndDroppedConnectionsAreRetried) {
   change::StartPoint t0 = incr::capture(src.uri());
   incr::Workload w(src.uri(), "app", 13, /*ddl=*/false);
   {
-    incr::Runner r(context(*task, src, dst, t0));
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0));
     w.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     src.must("admin", R"({"mongosimControl": "stepDown", "secs": 1, "closeConnections": true})");

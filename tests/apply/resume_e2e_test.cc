@@ -15,19 +15,6 @@ namespace {
 
 using testsupport::SimServer;
 
-apply::IncrementalContext context(incr::Task& t, state::StateStore* store, SimServer& src, SimServer& dst,
-                                  const change::StartPoint& t0, const change::StartPoint& t1) {
-  apply::IncrementalContext ctx;
-  ctx.options = &t.options;
-  ctx.source = incr::spec_of(src.uri());
-  ctx.destination = incr::spec_of(dst.uri());
-  ctx.store = store;
-  ctx.task_id = t.record.id;
-  ctx.t0 = t0;
-  ctx.t1 = t1;
-  ctx.quiet_seconds = 1;
-  return ctx;
-}
 
 // Runs the phase in a child process (its own store handle and connections) and kills it -9.
 void run_and_kill(incr::Task& t, SimServer& src, SimServer& dst, const change::StartPoint& t0,
@@ -37,7 +24,7 @@ void run_and_kill(incr::Task& t, SimServer& src, SimServer& dst, const change::S
   if (pid == 0) {
     auto store = state::StateStore::open(t.dir);
     if (!store.ok()) _exit(3);
-    auto ctx = context(t, store->get(), src, dst, t0, t1);
+    auto ctx = incr::context(t, src.uri(), dst.uri(), t0, t1, store->get());
     auto r = apply::run_incremental(ctx);
     _exit(r.ok() ? 0 : 4);
   }
@@ -69,10 +56,8 @@ void crash_three_times(const std::string& version, task::IncrementalMethod metho
   for (int k = 0; k < 3; ++k) run_and_kill(*task, src, dst, t0, t1, 400 + static_cast<int>(rng() % 900));
   w.stop();
   {
-    incr::Runner r(context(*task, task->store.get(), src, dst, t0, t1));
-    auto other = state::StateStore::open(task->dir);
-    ASSERT_TRUE(other.ok());
-    ASSERT_TRUE(apply::request_stop(**other, task->record.id).ok());
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0, t1));
+    incr::request_stop(*task);
     auto out = r.wait(60);
     ASSERT_TRUE(out.ok()) << out.status().to_string();
     EXPECT_EQ(out->end, apply::IncrementalOutcome::End::kCutOver);
@@ -97,7 +82,7 @@ TEST(IncrementalResume, OplogRolledOverDuringAPause) {
   incr::Workload w(src.uri(), "app", 5, /*ddl=*/false);
   w.run_ops(200);
   {
-    incr::Runner r(context(*task, task->store.get(), src, dst, t0, t1));
+    incr::Runner r(incr::context(*task, src.uri(), dst.uri(), t0, t1));
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     set_pause(*task, true);  // `mongoshift pause`
     auto out = r.wait(30);
@@ -110,7 +95,7 @@ TEST(IncrementalResume, OplogRolledOverDuringAPause) {
   src.must("admin", R"({"mongosimControl": "truncateOplog", "before": {"$timestamp": {"t": )" + std::to_string(now.t) +
                         R"(, "i": )" + std::to_string(now.i) + "}}}");
   set_pause(*task, false);  // `mongoshift run` again
-  incr::Runner again(context(*task, task->store.get(), src, dst, t0, t1));
+  incr::Runner again(incr::context(*task, src.uri(), dst.uri(), t0, t1));
   auto out = again.wait(30);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), common::kChangeStreamHistoryLost);
