@@ -46,10 +46,13 @@ TEST_F(CliTest, HelpListsOnlyTheCommandsThatWork) {
       commands.push_back(line.substr(2, line.find(' ', 2) - 2));
     }
   }
-  EXPECT_EQ(commands, (std::vector<std::string>{"plan", "test-connection", "precheck"}));
-  auto run = run_mongoshift({"run", "--task", "x.yaml"});
-  EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "mongoshift: unknown command 'run' (commands: plan, test-connection, precheck; see --help)\n");
+  EXPECT_EQ(commands, (std::vector<std::string>{"plan", "test-connection", "precheck", "run", "status", "throttle", "pause",
+                                                "resume", "stop"}));
+  auto verify = run_mongoshift({"verify", "--task", "x.yaml"});
+  EXPECT_EQ(verify.exit_code, 2);
+  EXPECT_EQ(verify.err,
+            "mongoshift: unknown command 'verify' (commands: plan, test-connection, precheck, run, status, throttle, pause, "
+            "resume, stop; see --help)\n");
 }
 
 TEST_F(CliTest, VersionPrintsTheRelease) {
