@@ -208,6 +208,8 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   thr->add_option("--rps", rps, "documents written per second")->check(CLI::NonNegativeNumber);
   thr->add_option("--mbps", mbps, "MB written per second")->check(CLI::NonNegativeNumber);
   thr->add_option("--source-qps", source_qps, "source read commands per second")->check(CLI::NonNegativeNumber);
+  bool incremental_limits = false;
+  thr->add_flag("--incremental", incremental_limits, "change the incremental phase's limits (--rps, --mbps) instead");
 
   try {
     cli.parse(argc, argv);
@@ -229,7 +231,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err, bool te
   if (test->parsed()) return cmd_test_connection(task_path, io);
   if (run->parsed()) return cmd_run(task_path, state_dir, terminal && !json, io);
   if (status->parsed()) return cmd_status(task_path, state_dir, io);
-  if (thr->parsed()) return cmd_throttle(task_path, state_dir, rps, mbps, source_qps, io);
+  if (thr->parsed()) return cmd_throttle(task_path, state_dir, rps, mbps, source_qps, incremental_limits, io);
   if (pause->parsed()) return cmd_pause(task_path, state_dir, io);
   if (resume->parsed()) return cmd_resume(task_path, state_dir, terminal && !json, io);
   if (stop->parsed()) return cmd_stop(task_path, state_dir, io);

@@ -58,7 +58,7 @@ common::Result<state::TaskRecord> register_task(state::StateStore& store, const 
 int cmd_run(const std::string& path, const std::string& state_dir, bool terminal, Io& io);
 int cmd_status(const std::string& path, const std::string& state_dir, Io& io);
 int cmd_throttle(const std::string& path, const std::string& state_dir, int64_t rps, int64_t mbps, int64_t source_qps,
-                 Io& io);
+                 bool incremental, Io& io);
 int cmd_pause(const std::string& path, const std::string& state_dir, Io& io);
 
 }  // namespace app

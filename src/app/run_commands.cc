@@ -129,29 +129,36 @@ int cmd_status(const std::string& path, const std::string& state_dir, Io& io) {
 }
 
 int cmd_throttle(const std::string& path, const std::string& state_dir, int64_t rps, int64_t mbps, int64_t source_qps,
-                 Io& io) {
+                 bool incremental, Io& io) {
   if (rps < 0 && mbps < 0 && source_qps < 0) {
     return io.fail(kExitBadInput, "throttle: give at least one of --rps, --mbps, --source-qps (0 = unlimited)");
   }
+  if (incremental && source_qps >= 0) {
+    return io.fail(kExitBadInput, "throttle: --source-qps limits the full copy only (the incremental phase has --rps, --mbps)");
+  }
+  const std::string phase = incremental ? "incremental" : "full";
   Loaded l;
   Opened t;
   if (int rc = load_and_open(path, state_dir, io, &l, &t)) return rc;
-  auto saved = runner::load_throttle(*t.store, t.record.id, "full");
+  auto saved = runner::load_throttle(*t.store, t.record.id, phase);
   if (!saved.ok()) return io.fail(kExitFailed, saved.status().message());
   const auto& f = l.task.options.throttle.full;
-  throttle::Limits lim = saved->value_or(throttle::Limits{f.source_qps, f.rps, f.mbps});
+  const auto& inc = l.task.options.throttle.incremental;
+  throttle::Limits lim = saved->value_or(incremental ? throttle::Limits{0, inc.rps, inc.mbps}
+                                                     : throttle::Limits{f.source_qps, f.rps, f.mbps});
   if (rps >= 0) lim.rps = rps;
   if (mbps >= 0) lim.mbps = mbps;
   if (source_qps >= 0) lim.source_qps = source_qps;
-  if (auto st = runner::save_throttle(*t.store, t.record.id, "full", lim); !st.ok()) {
+  if (auto st = runner::save_throttle(*t.store, t.record.id, phase, lim); !st.ok()) {
     return io.fail(kExitFailed, st.message());
   }
   if (io.json()) {
-    io.print_json({{"task", t.record.name}, {"source_qps", lim.source_qps}, {"rps", lim.rps}, {"mbps", lim.mbps}});
+    io.print_json({{"task", t.record.name}, {"phase", phase}, {"source_qps", lim.source_qps}, {"rps", lim.rps},
+                   {"mbps", lim.mbps}});
   } else {
-    io.print(fmt::format("task {}: full-copy limits source_qps {}, rps {}, mbps {} (0 = unlimited); a running task "
+    io.print(fmt::format("task {}: {} limits source_qps {}, rps {}, mbps {} (0 = unlimited); a running task "
                          "applies them within a second\n",
-                         t.record.name, lim.source_qps, lim.rps, lim.mbps));
+                         t.record.name, incremental ? "incremental" : "full-copy", lim.source_qps, lim.rps, lim.mbps));
   }
   return kExitOk;
 }
