@@ -5,5 +5,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target mongosim mongosim_bench
+cmake --build build --target mongosim mongosim_bench repl_bench
 ./build/bin/mongosim_bench --docs "${DOCS:-1000000}" --finds "${FINDS:-100000}" --write docs/benchmarks.md
+./build/bin/repl_bench --docs "${DOCS:-1000000}" --write docs/benchmarks.md
