@@ -64,6 +64,7 @@ common::Result<size_t> insert_command_from(client::Connection& c, const std::str
   bson_t cmd = BSON_INITIALIZER, arr;
   common::append_utf8(&cmd, "insert", coll);
   BSON_APPEND_BOOL(&cmd, "ordered", ordered);
+  BSON_APPEND_BOOL(&cmd, "bypassDocumentValidation", true);
   BSON_APPEND_ARRAY_BEGIN(&cmd, "documents", &arr);
   size_t end = from, bytes = 0;
   char key[16];
@@ -102,6 +103,7 @@ common::Result<size_t> insert_from(mongoc_collection_t* col, const std::string& 
   BSON_APPEND_BOOL(&opts, "ordered", ordered);
   mongoc_bulk_operation_t* bulk = mongoc_collection_create_bulk_operation_with_opts(col, &opts);
   bson_destroy(&opts);
+  mongoc_bulk_operation_set_bypass_document_validation(bulk, true);
   bson_error_t err;
   for (size_t i = from; i < batch.count(); ++i) {
     common::BsonView d = batch.doc(i);

@@ -1,5 +1,7 @@
 // Writing one batch to the destination: an unordered bulk insert (ordered for capped
-// collections, to keep insertion order) of the batch's raw documents; libmongoc splits it
+// collections, to keep insertion order) of the batch's raw documents, bypassing document
+// validation (the source accepted them, possibly before its validator existed or under
+// validationLevel moderate); libmongoc splits it
 // within the destination's maxWriteBatchSize and message size. Duplicate _id errors are
 // counted, never overwritten; any other failure is returned for the retry loop.
 #pragma once

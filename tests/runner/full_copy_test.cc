@@ -185,6 +185,22 @@ TEST(FullCopy, ConflictModes) {
   EXPECT_NE(docs[1].json().find("dst"), std::string::npos);  // never overwritten
 }
 
+TEST(FullCopy, ExistingTargetWithOtherOptions) {
+  CopyPair p;
+  ASSERT_TRUE(p.src.up() && p.dst.up());
+  p.src.must("d", R"({"create": "c", "validator": {"a": {"$exists": true}}})");
+  p.src.must("d", R"({"insert": "c", "documents": [{"_id": 1, "a": 1}]})");
+  p.dst.must("d", R"({"create": "c", "validator": {"b": {"$exists": true}}})");
+  auto r = p.run(p.task_file(kFullOnly));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("exists with options"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("d.c"), std::string::npos) << r.status().message();
+  // ignore_and_proceed keeps the destination's collection and copies into it.
+  auto q = p.run(p.task_file(kFullOnly + std::string("conflict_mode: ignore_and_proceed\n")));
+  ASSERT_TRUE(q.ok()) << q.status().to_string();
+  EXPECT_EQ(p.dst.find_all("d", "c").size(), 1u);
+}
+
 TEST(FullCopy, FiltersAndRenames) {
   CopyPair p;
   ASSERT_TRUE(p.src.up() && p.dst.up());
