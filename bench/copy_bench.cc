@@ -9,7 +9,6 @@
 //   4. a run killed with SIGKILL half-way and run again: documents copied twice.
 // Usage: copy_bench [--docs N] [--rss-docs A,B] [--write docs/benchmarks.md]
 //        copy_bench --generate URI --docs N   (only loads the data set into bench.customers)
-//        copy_bench --compare URI URI         (bench.customers equal on both, byte for byte)
 // (defaults 2,000,000 and 1,000,000,4,000,000; --quick = 200,000 and 100,000,400,000).
 #include <fcntl.h>
 #include <signal.h>
@@ -119,47 +118,6 @@ double raw_load(const std::string& uri, int64_t n, int batch, int threads) {
   return s;
 }
 
-// Every document of bench.customers on both sides, in _id order, byte for byte. Returns the
-// number compared, or -1 at the first difference (printed).
-int64_t compare(const std::string& a_uri, const std::string& b_uri) {
-  mongoc_client_t* a = mongoc_client_new(a_uri.c_str());
-  mongoc_client_t* b = mongoc_client_new(b_uri.c_str());
-  mongoc_collection_t* ca = mongoc_client_get_collection(a, "bench", "customers");
-  mongoc_collection_t* cb = mongoc_client_get_collection(b, "bench", "customers");
-  bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
-  BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-  BSON_APPEND_INT32(&sort, "_id", 1);
-  bson_append_document_end(&opts, &sort);
-  mongoc_cursor_t* xa = mongoc_collection_find_with_opts(ca, &filter, &opts, nullptr);
-  mongoc_cursor_t* xb = mongoc_collection_find_with_opts(cb, &filter, &opts, nullptr);
-  int64_t n = 0;
-  const bson_t *da, *db;
-  while (true) {
-    bool ha = mongoc_cursor_next(xa, &da), hb = mongoc_cursor_next(xb, &db);
-    if (!ha && !hb) break;
-    if (ha != hb || da->len != db->len || std::memcmp(bson_get_data(da), bson_get_data(db), da->len) != 0) {
-      std::fprintf(stderr, "document %lld differs\n", static_cast<long long>(n));
-      n = -1;
-      break;
-    }
-    n++;
-  }
-  bson_error_t err;
-  if (n >= 0 && (mongoc_cursor_error(xa, &err) || mongoc_cursor_error(xb, &err))) {
-    std::fprintf(stderr, "compare: %s\n", err.message);
-    n = -1;
-  }
-  mongoc_cursor_destroy(xa);
-  mongoc_cursor_destroy(xb);
-  bson_destroy(&opts);
-  bson_destroy(&filter);
-  mongoc_collection_destroy(ca);
-  mongoc_collection_destroy(cb);
-  mongoc_client_destroy(a);
-  mongoc_client_destroy(b);
-  return n;
-}
-
 struct Proc {
   int exit_code = -1;
   long max_rss_kb = 0;
@@ -255,12 +213,6 @@ int main(int argc, char** argv) {
     } else if (a == "--quick") {
       docs = 200000;
       rss_docs = {100000, 400000};
-    } else if (a == "--compare" && i + 2 < argc) {
-      std::string x = argv[++i], y = argv[++i];
-      int64_t n = compare(x, y);
-      if (n >= 0) std::printf("bench.customers: %lld documents, identical byte for byte\n", static_cast<long long>(n));
-      mongoc_cleanup();
-      return n >= 0 ? 0 : 1;
     } else if (a == "--generate" && i + 1 < argc) {
       generate_uri = argv[++i];
     } else if (a == "--write" && i + 1 < argc) {

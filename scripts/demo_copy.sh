@@ -11,6 +11,7 @@ work="$(mktemp -d /tmp/mongoshift-copy-demo-XXXXXX)"
 pids=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for p in $pids; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,4 +52,4 @@ fi
 echo "== mongoshift status"
 ms status --task "$work/task.yaml"
 echo "== source and destination compared"
-./build/bin/copy_bench --compare "$copysrc_uri" "$copydst_uri"
+./build/bin/incr_bench --compare "$copysrc_uri" "$copydst_uri" --db bench
