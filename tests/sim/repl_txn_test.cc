@@ -221,12 +221,8 @@ TEST(ReplPreparedTransactions, CommitInThePreparedFormatWhenAsked) {
   SimServer s({"--enable-test-commands"});
   ASSERT_TRUE(s.up());
   s.must("t", R"({"insert": "c", "documents": [{"_id": 1}]})");
-  auto before = s.must("local", R"({"find": "oplog.rs", "sort": {"$natural": -1}, "limit": 1})").batch();
-  ASSERT_EQ(before.size(), 1u);
-  bson_iter_t it;
-  ASSERT_TRUE(bson_iter_init_find(&it, before[0].get(), "ts"));
-  uint32_t t0, i0;
-  bson_iter_timestamp(&it, &t0, &i0);
+  auto [t0, i0] = s.newest_oplog_ts();
+  ASSERT_NE(t0, 0u);
   EXPECT_TRUE(s.must("admin", R"({"mongosimControl": "preparedTransactions", "enabled": true})").ok());
   auto body = [&](const char* cmd, bool start) {
     return std::string(cmd).substr(0, std::string(cmd).size() - 1) + ", " + kLsid + ", " + txn(1) +

@@ -144,6 +144,17 @@ std::vector<Bson> SimServer::find_all(const std::string& db, const std::string& 
   return out;
 }
 
+std::pair<uint32_t, uint32_t> SimServer::newest_oplog_ts() {
+  Reply r = must("local", R"({"find": "oplog.rs", "sort": {"$natural": -1}, "limit": 1})");
+  auto newest = r.batch();
+  uint32_t t = 0, i = 0;
+  bson_iter_t it;
+  if (!newest.empty() && bson_iter_init_find(&it, newest[0].get(), "ts") && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
+    bson_iter_timestamp(&it, &t, &i);
+  }
+  return {t, i};
+}
+
 bool SimServer::restart(bool kill9) {
   if (client_) {
     mongoc_client_destroy(client_);

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/bson.h"
@@ -57,6 +58,9 @@ class SimServer {
   // Every document of a find (all batches).
   std::vector<common::Bson> find_all(const std::string& db, const std::string& coll, const std::string& filter = "{}",
                                      const std::string& extra = "");
+
+  // The newest local.oplog.rs entry's ts as {t, i} ({0, 0} without one).
+  std::pair<uint32_t, uint32_t> newest_oplog_ts();
 
   // Stops the process (SIGTERM) / kills it (SIGKILL) and starts it again with the same
   // arguments and dbpath.
