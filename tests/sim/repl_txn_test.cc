@@ -96,6 +96,23 @@ TEST(ReplSnapshotReadConcern, OnlyReadsTakeItOutsideATransaction) {
   EXPECT_EQ(old.run("t", "{\"find\": \"c\", " + snap + "}").code(), 72);
 }
 
+TEST(ReplSessions, ListLocalSessionsShowsUsedSessionsUntilEnded) {
+  SimServer s;
+  ASSERT_TRUE(s.up());
+  s.must("t", std::string(R"({"insert": "c", "documents": [{"_id": 1}], )") + kLsid + "}");
+  auto listed = [&] {
+    return s.must("admin", R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": {}}, {"$match": {"_id.id":
+                              {"$binary": {"base64": "AAAAAAAAQACAAAAAAAAAAQ==", "subType": "04"}}}}], "cursor": {}})")
+        .batch();
+  };
+  auto found = listed();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_NE(found[0].json().find("\"lastUse\""), std::string::npos) << found[0].json();
+  EXPECT_EQ(s.run("admin", R"({"aggregate": 1, "pipeline": [{"$listLocalSessions": 1}], "cursor": {}})").code(), 14);
+  s.must("admin", R"({"endSessions": [{"id": {"$binary": {"base64": "AAAAAAAAQACAAAAAAAAAAQ==", "subType": "04"}}}]})");
+  EXPECT_TRUE(listed().empty());
+}
+
 class ReplTransactions : public ::testing::Test {
  protected:
   void SetUp() override {
