@@ -298,8 +298,9 @@ int main(int argc, char** argv) {
   std::snprintf(line, sizeof line, "| re-copied after kill -9 at %.1f s and resume | %lld docs (%.3f%%) | ≤ 1%% |\n",
                 run.seconds / 2, static_cast<long long>(recopied), recopied_pct);
   md << line;
-  md << "\nThe mongoshift time includes its precheck, schema, T0 capture, partition sampling, copy and "
-        "the index build (only _id here); the source was loaded by the same raw loader beforehand.\n";
+  md << "\nThe mongoshift time is the whole `mongoshift run` process: the plan (the `mongoshift precheck` run just "
+        "before is reused, not repeated), schema, T0 capture, partition sampling, copy and the index build (only _id "
+        "here); the source was loaded by the same raw loader beforehand.\n";
   md << kEnd << "\n";
   std::printf("%s", md.str().c_str());
   if (!write_file.empty()) bench::replace_section(write_file, kBegin, kEnd, md.str());
