@@ -127,7 +127,8 @@ TEST(FullCopy, CollectionOptionsViewsAndIndexes) {
                         "collation": {"locale": "fr", "strength": 2}, "changeStreamPreAndPostImages": {"enabled": true}})");
   p.src.must("app", R"({"create": "log", "capped": true, "size": 1048576, "max": 500})");
   p.src.must("app", R"({"create": "clustered", "clusteredIndex": {"key": {"_id": 1}, "unique": true, "name": "cid"}})");
-  p.src.must("app", R"({"create": "metrics", "timeseries": {"timeField": "ts", "metaField": "m", "granularity": "minutes"}})");
+  p.src.must("app", R"({"create": "metrics", "timeseries": {"timeField": "ts", "metaField": "m", "granularity": "minutes"},
+                        "expireAfterSeconds": 86400})");
   p.src.must("app", R"({"create": "adults", "viewOn": "users", "pipeline": [{"$match": {"age": {"$gte": 18}}}]})");
   p.src.must("app", R"({"createIndexes": "users", "indexes": [
       {"key": {"email": 1}, "name": "email_unique", "unique": true},
