@@ -88,24 +88,26 @@ std::vector<RequirementGroup> destination_requirements(const task::TaskOptions& 
   static const std::vector<std::string> kWrite = {"insert",    "update",         "remove",         "find",
                                                   "createCollection", "createIndex", "dropCollection", "dropIndex",
                                                   "collMod",   "listCollections", "listIndexes"};
-  std::map<std::string, bool> targets;  // database → needs bypassDocumentValidation
+  std::set<std::string> targets;
   if (plan) {
-    for (const auto& obj : plan->objects) {
-      bool& bypass = targets[obj.target.db];
-      bypass = bypass || obj.source.has_validator();
-    }
+    for (const auto& obj : plan->objects) targets.insert(obj.target.db);
   } else {
     auto mapper = task::NameMapper::create(o);
     bool all_literal = false;
     for (const auto& db : literal_source_databases(o, &all_literal)) {
-      if (mapper.ok()) targets[mapper->map_database(db)] = false;
+      if (mapper.ok()) targets.insert(mapper->map_database(db));
     }
   }
+  // The full copy's inserts always carry bypassDocumentValidation (copy/writer.cc: documents the
+  // source holds may not satisfy a later or moderate validator), and the server then requires
+  // that action on the namespace, validator or not. Nothing else the task sends carries it.
+  const bool bypass = o.has(task::MigrationType::kFull);
   std::vector<RequirementGroup> groups;
-  for (const auto& [db, bypass] : targets) {
+  for (const auto& db : targets) {
     std::vector<std::string> actions = kWrite;
     if (bypass) actions.push_back("bypassDocumentValidation");
-    groups.push_back({{"write database " + db + (bypass ? " (with validators)" : ""), {{Resource::database(db), actions}}}});
+    groups.push_back({{"write database " + db + (bypass ? " (the full copy bypasses document validation)" : ""),
+                       {{Resource::database(db), actions}}}});
   }
   return groups;
 }

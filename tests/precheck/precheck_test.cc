@@ -203,7 +203,8 @@ TEST_F(PrecheckTest, EachMissingDestinationPrivilegeIsNamed) {
   seed_shop(*src);
   setenv("DST_PW", "pw-of-the-user", 1);
   const std::vector<std::string> all = {"insert", "update", "remove", "find", "createCollection", "createIndex",
-                                        "dropCollection", "dropIndex", "collMod", "listCollections", "listIndexes"};
+                                        "dropCollection", "dropIndex", "collMod", "listCollections", "listIndexes",
+                                        "bypassDocumentValidation"};
   for (const std::string& drop : all) {
     std::string actions;
     for (const auto& a : all) {
@@ -216,7 +217,9 @@ TEST_F(PrecheckTest, EachMissingDestinationPrivilegeIsNamed) {
     auto r = run({src->uri(), dst->uri(), "", "w_" + drop}, "objects:\n  include: [shop]\n");
     auto p = item(r, "destination.privileges");
     EXPECT_EQ(p.status, Status::kFailed) << drop << ": " << p.detail;
-    EXPECT_NE(p.detail.find(drop + " on database shop (to write database shop)"), std::string::npos) << drop << ": " << p.detail;
+    EXPECT_NE(p.detail.find(drop + " on database shop (to write database shop (the full copy bypasses document validation))"),
+              std::string::npos)
+        << drop << ": " << p.detail;
   }
   dst->create_user("writer", "pw-of-the-user",
                    R"([{"role": "readWriteAnyDatabase", "db": "admin"}, {"role": "dbAdminAnyDatabase", "db": "admin"}])");
@@ -224,7 +227,9 @@ TEST_F(PrecheckTest, EachMissingDestinationPrivilegeIsNamed) {
   EXPECT_EQ(item(ok, "destination.privileges").status, Status::kPassed) << item(ok, "destination.privileges").detail;
 }
 
-TEST_F(PrecheckTest, ValidatorsNeedBypassDocumentValidation) {
+// The full copy's inserts carry bypassDocumentValidation, which the server checks whether or not
+// the collection has a validator; without a full copy nothing needs it.
+TEST_F(PrecheckTest, FullCopyNeedsBypassDocumentValidation) {
   auto src = simpair::start(), dst = simpair::start({}, true);
   ASSERT_TRUE(src && dst);
   src->run("shop", R"({"create": "checked", "validator": {"qty": {"$gte": 0}}})");
@@ -235,10 +240,30 @@ TEST_F(PrecheckTest, ValidatorsNeedBypassDocumentValidation) {
   auto r = run({src->uri(), dst->uri(), "", "rw"}, "objects:\n  include: [shop, plain]\n");
   auto p = item(r, "destination.privileges");
   EXPECT_EQ(p.status, Status::kFailed) << p.detail;
-  EXPECT_NE(p.detail.find("collMod on database plain (to write database plain)"), std::string::npos) << p.detail;
-  EXPECT_NE(p.detail.find("collMod, bypassDocumentValidation on database shop (to write database shop (with validators))"),
-            std::string::npos)
-      << p.detail;
+  for (const std::string db : {"plain", "shop"}) {
+    EXPECT_NE(p.detail.find("collMod, bypassDocumentValidation on database " + db + " (to write database " + db +
+                            " (the full copy bypasses document validation))"),
+              std::string::npos)
+        << p.detail;
+  }
+  auto no_full = run({src->uri(), dst->uri(), "", "rw"},
+                     "objects:\n  include: [shop, plain]\nmigration_types: [schema, incremental]\n");
+  auto q = item(no_full, "destination.privileges");
+  EXPECT_EQ(q.status, Status::kFailed) << q.detail;
+  EXPECT_NE(q.detail.find("collMod on database shop (to write database shop)"), std::string::npos) << q.detail;
+  EXPECT_EQ(q.detail.find("bypassDocumentValidation"), std::string::npos) << q.detail;
+  // A role with every write action but bypassDocumentValidation passes without a full copy only.
+  dst->run("admin", R"({"createRole": "dst_no_bypass", "privileges": [
+      {"resource": {"db": "shop", "collection": ""}, "actions": ["insert", "update", "remove", "find", "createCollection",
+       "createIndex", "dropCollection", "dropIndex", "collMod", "listCollections", "listIndexes"]},
+      {"resource": {"cluster": true}, "actions": ["listDatabases"]}], "roles": []})");
+  dst->create_user("nobypass", "pw-of-the-user", R"([{"role": "dst_no_bypass", "db": "admin"}])");
+  auto schema = run({src->uri(), dst->uri(), "", "nobypass"}, "objects:\n  include: [shop]\nmigration_types: [schema, incremental]\n");
+  EXPECT_EQ(item(schema, "destination.privileges").status, Status::kPassed) << item(schema, "destination.privileges").detail;
+  auto full = run({src->uri(), dst->uri(), "", "nobypass"}, "objects:\n  include: [shop]\nmigration_types: [schema, full]\n");
+  EXPECT_EQ(item(full, "destination.privileges").detail,
+            "user nobypass@admin lacks bypassDocumentValidation on database shop (to write database shop (the full copy "
+            "bypasses document validation))");
   dst->create_user("admin_rw", "pw-of-the-user",
                    R"([{"role": "readWrite", "db": "shop"}, {"role": "dbAdmin", "db": "shop"},
                        {"role": "readWrite", "db": "plain"}, {"role": "dbAdmin", "db": "plain"}])");
