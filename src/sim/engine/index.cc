@@ -197,7 +197,8 @@ void normalize_text_spec(const bson_t* key, const bson_t* user_weights, Bson* ou
         bson_append_int32(&k, "_ftsx", -1, 1);
         fts_done = true;
       }
-      bson_append_int32(&w, bson_iter_key(&it), -1, 1);
+      // The stored form's _fts is the text part itself: its fields come from `weights`.
+      if (std::string_view(bson_iter_key(&it)) != "_fts") bson_append_int32(&w, bson_iter_key(&it), -1, 1);
     } else if (std::string_view(bson_iter_key(&it)) != "_fts" && std::string_view(bson_iter_key(&it)) != "_ftsx") {
       bson_append_iter(&k, bson_iter_key(&it), -1, &it);
     }
@@ -415,6 +416,10 @@ Result<IndexDescriptor> parse_index_spec(const bson_t* spec, const mql::Collator
                                                   "specified with text indexes",
                                                   common::to_server_string(spec)));
   }
+  if (d.kind == IndexKind::kText && bson_iter_init_find(&it, spec, "textIndexVersion")) {
+    int64_t tv = bson_iter_as_int64(&it);
+    if (tv != 2 && tv != 3) return Status(kCannotCreateIndex, fmt::format("bad textIndexVersion: {}", tv));
+  }
   if (d.unique && d.prepare_unique) {
     return Status(kCannotCreateIndex, fmt::format("Invalid index specification {}; cannot create an index with the "
                                                   "'unique' option and the 'prepareUnique' option",
@@ -501,21 +506,26 @@ Result<IndexDescriptor> parse_index_spec(const bson_t* spec, const mql::Collator
     while (bson_iter_next(&it)) {
       std::string_view f = bson_iter_key(&it);
       if (f == "v" || f == "unique" || f == "hidden" || f == "key" || f == "name" || f == "ns" || f == "dropDups" ||
-          f == "collation" || f == "_id" || f == "weights" || f == "expireAfterSeconds") {
+          f == "collation" || f == "_id" || f == "weights" || f == "expireAfterSeconds" || f == "textIndexVersion") {
         if (f == "expireAfterSeconds" && d.expire_after_seconds) {
           // Kept as given, as the server keeps it (an int stays an int, a double a double).
           bson_append_iter(&out, "expireAfterSeconds", -1, &it);
         }
+        // The server's FTS spec keeps weights where given; textIndexVersion always goes last.
+        if (f == "weights" && d.kind == IndexKind::kText) bson_append_document(&out, "weights", -1, weights_out.get());
+        if (f == "textIndexVersion" && d.kind != IndexKind::kText) bson_append_iter(&out, f.data(), -1, &it);
         continue;
       }
       bson_append_iter(&out, f.data(), static_cast<int>(f.size()), &it);
     }
     if (d.kind == IndexKind::kText) {
-      bson_append_document(&out, "weights", -1, weights_out.get());
       bson_iter_t tmp;
+      if (!has_weights) bson_append_document(&out, "weights", -1, weights_out.get());
       if (!bson_iter_init_find(&tmp, spec, "default_language")) common::append_utf8(&out, "default_language", "english");
       if (!bson_iter_init_find(&tmp, spec, "language_override")) common::append_utf8(&out, "language_override", "language");
-      if (!bson_iter_init_find(&tmp, spec, "textIndexVersion")) bson_append_int32(&out, "textIndexVersion", -1, 3);
+      int32_t text_version = 3;
+      if (bson_iter_init_find(&tmp, spec, "textIndexVersion")) text_version = static_cast<int32_t>(bson_iter_as_int64(&tmp));
+      bson_append_int32(&out, "textIndexVersion", -1, text_version);
     }
     if (d.kind == IndexKind::k2dsphere) {
       bson_iter_t tmp;
