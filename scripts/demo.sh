@@ -12,7 +12,7 @@ cmake --build build --target mongosim mongoshift incr_bench copy_bench
 work="$(mktemp -d /tmp/mongoshift-demo-XXXXXX)"
 cleanup() {
   [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
-  for p in ${mig_pids:-}; do kill "$p" 2>/dev/null || true; done
+  for p in ${sim_pids:-}; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,18 +41,7 @@ fi
 bash scripts/demo_copy.sh
 # The migration journey: two mongosims, data, live writes during the copy, catch-up,
 # "not delayed", cut-over with `mongoshift stop`, and a byte-for-byte comparison.
-start_sim() {  # start_sim NAME: starts a mongosim, sets <NAME>_uri
-  mkdir -p "$work/$1"
-  ./build/bin/mongosim --port 0 --dbpath "$work/$1" >"$work/$1.log" 2>&1 &
-  mig_pids="${mig_pids:-} $!"
-  local hp=""
-  for _ in $(seq 100); do
-    hp="$(grep -o 'listening on [0-9.:]*' "$work/$1.log" | head -1 | cut -d' ' -f3 || true)"
-    [ -n "$hp" ] && break
-    sleep 0.1
-  done
-  printf -v "${1}_uri" 'mongodb://%s/?replicaSet=rs0' "$hp"
-}
+source scripts/demo_lib.sh
 echo "== migration: two mongosims"
 start_sim source
 start_sim target
@@ -76,7 +65,7 @@ writer=$!
 echo "== mongoshift run (precheck, schema, full copy, incremental)"
 ms run --task "$work/task.yaml" --json >"$work/run.log" 2>&1 &
 run_pid=$!
-mig_pids="$mig_pids $run_pid"
+sim_pids="$sim_pids $run_pid"
 wait "$writer"
 echo "== writes stopped; waiting for the incremental phase to catch up"
 detail=""

@@ -8,25 +8,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 docs="${DEMO_DOCS:-200000}"
 work="$(mktemp -d /tmp/mongoshift-copy-demo-XXXXXX)"
-pids=""
+sim_pids=""
 cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  for p in $pids; do wait "$p" 2>/dev/null || true; done
+  for p in $sim_pids; do kill "$p" 2>/dev/null || true; done
+  for p in $sim_pids; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-start_sim() {  # start_sim NAME: starts a mongosim, sets <NAME>_uri
-  mkdir -p "$work/$1"
-  ./build/bin/mongosim --port 0 --dbpath "$work/$1" --log-level warn >"$work/$1.log" 2>&1 &
-  pids="$pids $!"
-  local hp=""
-  for _ in $(seq 100); do
-    hp="$(grep -o 'listening on [0-9.:]*' "$work/$1.log" | head -1 | cut -d' ' -f3 || true)"
-    [ -n "$hp" ] && break
-    sleep 0.1
-  done
-  printf -v "${1}_uri" 'mongodb://%s/?replicaSet=rs0' "$hp"
-}
+source scripts/demo_lib.sh
 echo "== full copy: two mongosims, $docs generated documents"
 start_sim copysrc
 start_sim copydst

@@ -9,16 +9,6 @@ namespace change {
 
 namespace {
 
-std::string utf8_field(const bson_t* doc, const char* key) {
-  bson_iter_t it;
-  if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it)) return "";
-  return bson_iter_utf8(&it, nullptr);
-}
-
-bool true_field(const bson_t* doc, const char* key) {
-  bson_iter_t it;
-  return bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
-}
 
 bool internal_db(std::string_view db) { return db == "admin" || db == "local" || db == "config"; }
 
@@ -86,8 +76,8 @@ common::Status OplogNormalizer::add(const bson_t* entry, std::vector<ChangeEvent
   bson_iter_t it;
   OpTime ts;
   if (bson_iter_init_find(&it, entry, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&it)) bson_iter_timestamp(&it, &ts.t, &ts.i);
-  std::string op = utf8_field(entry, "op");
-  std::string ns = utf8_field(entry, "ns");
+  std::string op = common::string_or_empty(entry, "op");
+  std::string ns = common::string_or_empty(entry, "ns");
   if (op != "c" || ns != "admin.$cmd") return add_op(entry, ts, out);
 
   bson_t o;
@@ -105,8 +95,8 @@ common::Status OplogNormalizer::add(const bson_t* entry, std::vector<ChangeEvent
 
   std::vector<common::Bson> ops;
   if (cmd == "applyOps") {
-    bool partial = true_field(&o, "partialTxn");
-    bool prepare = true_field(&o, "prepare");
+    bool partial = common::field_is_true(&o, "partialTxn");
+    bool prepare = common::field_is_true(&o, "prepare");
     if (!key.empty() && (partial || prepare || open_.count(key))) {
       auto& txn = open_[key];
       if (txn.ops.empty() && txn.first.empty()) txn.first = ts;
@@ -137,9 +127,9 @@ common::Status OplogNormalizer::add(const bson_t* entry, std::vector<ChangeEvent
 }
 
 common::Status OplogNormalizer::add_op(const bson_t* entry, OpTime ts, std::vector<ChangeEvent>* out) {
-  std::string op = utf8_field(entry, "op");
-  std::string ns = utf8_field(entry, "ns");
-  if (op.size() != 1 || op == "n" || true_field(entry, "fromMigrate")) return common::Status::OK();
+  std::string op = common::string_or_empty(entry, "op");
+  std::string ns = common::string_or_empty(entry, "ns");
+  if (op.size() != 1 || op == "n" || common::field_is_true(entry, "fromMigrate")) return common::Status::OK();
   auto dot = ns.find('.');
   if (dot == std::string::npos) return common::Status::OK();
   std::string db = ns.substr(0, dot), coll = ns.substr(dot + 1);
@@ -230,7 +220,7 @@ common::Status OplogNormalizer::add_command(const std::string& db, const bson_t*
     if (target == "system.views" || (target.rfind("system.", 0) == 0 && !buckets)) return common::Status::OK();
     out->push_back(command_event(db, user_name, with_first(o, "drop", user_name), ts));
   } else if (cmd == "renameCollection") {
-    std::string from = target, to = utf8_field(o, "to");
+    std::string from = target, to = common::string_or_empty(o, "to");
     auto fd = from.find('.');
     if (fd == std::string::npos) return common::Status::OK();
     bson_t b = BSON_INITIALIZER;
@@ -276,7 +266,7 @@ common::Status OplogNormalizer::add_command(const std::string& db, const bson_t*
 common::Status OplogNormalizer::add_view_write(char op, const std::string& db, const bson_t* o, OpTime ts,
                                                std::vector<ChangeEvent>* out) {
   // The view's document: {_id: "db.view", viewOn, pipeline[, collation]}.
-  std::string id = utf8_field(o, "_id");
+  std::string id = common::string_or_empty(o, "_id");
   auto dot = id.find('.');
   if (dot == std::string::npos) return common::Status::OK();
   std::string view = id.substr(dot + 1);
@@ -287,7 +277,7 @@ common::Status OplogNormalizer::add_view_write(char op, const std::string& db, c
     return common::Status::OK();
   }
   if (op != 'i' && op != 'u') return common::Status::OK();
-  std::string view_on = utf8_field(o, "viewOn");
+  std::string view_on = common::string_or_empty(o, "viewOn");
   if (view_on.empty() || view_on.rfind(kBuckets, 0) == 0) return common::Status::OK();  // time series: its bucket create
   bson_t b = BSON_INITIALIZER;
   common::append_utf8(&b, op == 'i' ? "create" : "collMod", view);

@@ -22,27 +22,17 @@ common::Bson sub_document(const bson_t* doc, const char* key) {
   return parsed.ok() ? std::move(parsed).value() : common::Bson();
 }
 
-std::string string_field(const bson_t* doc, const char* key) {
-  bson_iter_t it;
-  if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it)) return "";
-  return bson_iter_utf8(&it, nullptr);
-}
-
-bool true_field(const bson_t* doc, const char* key) {
-  bson_iter_t it;
-  return bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
-}
 
 }  // namespace
 
-bool CollectionInfo::capped() const { return true_field(options.get(), "capped"); }
+bool CollectionInfo::capped() const { return common::field_is_true(options.get(), "capped"); }
 bool CollectionInfo::clustered() const {
   bson_iter_t it;
   if (!bson_iter_init_find(&it, options.get(), "clusteredIndex")) return false;
   return BSON_ITER_HOLDS_DOCUMENT(&it) || bson_iter_as_bool(&it);
 }
 bool CollectionInfo::has_validator() const { return !sub_document(options.get(), "validator").empty(); }
-std::string CollectionInfo::view_on() const { return string_field(options.get(), "viewOn"); }
+std::string CollectionInfo::view_on() const { return common::string_or_empty(options.get(), "viewOn"); }
 
 common::Result<std::vector<DatabaseInfo>> list_databases(Connection& c, bool authorized_only) {
   bson_t cmd = BSON_INITIALIZER;
@@ -63,9 +53,9 @@ common::Result<std::vector<DatabaseInfo>> list_databases(Connection& c, bool aut
       bson_t d;
       if (!bson_init_static(&d, data, len)) continue;
       DatabaseInfo info;
-      info.name = string_field(&d, "name");
+      info.name = common::string_or_empty(&d, "name");
       info.size_on_disk = number_field(&d, "sizeOnDisk").value_or(0);
-      info.empty = true_field(&d, "empty");
+      info.empty = common::field_is_true(&d, "empty");
       if (!info.name.empty()) out.push_back(std::move(info));
     }
   }
@@ -86,9 +76,9 @@ common::Result<std::vector<CollectionInfo>> list_collections(Connection& c, cons
   for (const common::Bson& d : *docs) {
     CollectionInfo info;
     info.db = db;
-    info.name = string_field(d.get(), "name");
+    info.name = common::string_or_empty(d.get(), "name");
     if (info.name.empty() || info.name.rfind("system.", 0) == 0) continue;
-    std::string type = string_field(d.get(), "type");
+    std::string type = common::string_or_empty(d.get(), "type");
     if (!type.empty()) info.type = type;
     info.options = sub_document(d.get(), "options");
     info.id_index = sub_document(d.get(), "idIndex");

@@ -313,6 +313,19 @@ Result<std::string> get_string(const bson_t* doc, std::string_view key, std::str
   return std::string(s, len);
 }
 
+std::string string_or_empty(const bson_t* doc, std::string_view key) {
+  bson_iter_t it;
+  if (!find_field(doc, key, &it) || !BSON_ITER_HOLDS_UTF8(&it)) return "";
+  uint32_t len = 0;
+  const char* s = bson_iter_utf8(&it, &len);
+  return std::string(s, len);
+}
+
+bool field_is_true(const bson_t* doc, std::string_view key) {
+  bson_iter_t it;
+  return find_field(doc, key, &it) && bson_iter_as_bool(&it);
+}
+
 bool value_truthy(const bson_iter_t* it) {
   switch (bson_iter_type(it)) {
     case BSON_TYPE_BOOL: return bson_iter_bool(it);

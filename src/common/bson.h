@@ -97,6 +97,10 @@ bool find_field(const bson_t* doc, std::string_view key, bson_iter_t* out);
 Result<bool> get_bool(const bson_t* doc, std::string_view key, bool absent);
 Result<int64_t> get_int(const bson_t* doc, std::string_view key, int64_t absent);  // any numeric
 Result<std::string> get_string(const bson_t* doc, std::string_view key, std::string absent);
+// Lenient readers of replies: the string field's value, or "" when absent or not a string;
+// whether the field is present and truthy.
+std::string string_or_empty(const bson_t* doc, std::string_view key);
+bool field_is_true(const bson_t* doc, std::string_view key);
 
 // Truthiness as MongoDB evaluates command flags: false, 0, null, undefined, missing → false.
 bool value_truthy(const bson_iter_t* it);
