@@ -16,6 +16,7 @@
 #include "common/bson.h"
 #include "common/status.h"
 #include "support/mongosim_process.h"
+#include "support/sim_client.h"
 
 namespace cstest {
 
@@ -40,19 +41,7 @@ inline std::string hex_of(const uint8_t* data, size_t n) {
 }
 
 // A command reply, or the error with its code, message and labels.
-struct Reply {
-  Status status;
-  Bson doc;
-  bool ok() const { return status.ok(); }
-  bool has_label(const char* label) const {
-    bson_iter_t it, arr;
-    if (!bson_iter_init_find(&it, doc.get(), "errorLabels") || !bson_iter_recurse(&it, &arr)) return false;
-    while (bson_iter_next(&arr)) {
-      if (BSON_ITER_HOLDS_UTF8(&arr) && std::string(bson_iter_utf8(&arr, nullptr)) == label) return true;
-    }
-    return false;
-  }
-};
+using testsupport::Reply;
 
 // One batch of a change-stream cursor.
 struct Batch {
@@ -204,49 +193,11 @@ inline std::string ks_field(const char* ctype, const std::string& name, const st
   return std::string(ctype) + hex_of(reinterpret_cast<const uint8_t*>(name.data()), name.size()) + "00" + value;
 }
 
-class StreamServer {
+// A mongosim process and a client (testsupport::SimServer) with change-stream helpers.
+class StreamServer : public testsupport::SimServer {
  public:
   static void init() { mongoc_init(); }
-
-  explicit StreamServer(std::vector<std::string> args) {
-    auto p = testsupport::MongosimProcess::start(std::move(args));
-    EXPECT_TRUE(p.ok()) << p.status().to_string();
-    if (!p.ok()) return;
-    process_ = std::make_unique<testsupport::MongosimProcess>(std::move(p).value());
-    bson_error_t err;
-    mongoc_uri_t* uri = mongoc_uri_new_with_error(process_->uri().c_str(), &err);
-    EXPECT_NE(uri, nullptr) << err.message;
-    client_ = mongoc_client_new_from_uri(uri);
-    mongoc_uri_destroy(uri);
-  }
-  ~StreamServer() {
-    if (client_) mongoc_client_destroy(client_);
-  }
-  StreamServer(const StreamServer&) = delete;
-  StreamServer& operator=(const StreamServer&) = delete;
-
-  bool up() const { return client_ != nullptr; }
-  mongoc_client_t* client() { return client_; }
-  testsupport::MongosimProcess& process() { return *process_; }
-
-  Reply run(const std::string& db, const Bson& cmd) {
-    Reply r;
-    bson_t reply;
-    bson_error_t err;
-    bool ok = mongoc_client_command_simple(client_, db.c_str(), cmd.get(), nullptr, &reply, &err);
-    r.doc = Bson(&reply);
-    bson_destroy(&reply);
-    if (!ok) r.status = Status(static_cast<int>(err.code), err.message);
-    return r;
-  }
-  Reply run(const std::string& db, const std::string& cmd_json) { return run(db, json(cmd_json)); }
-
-  // Runs a command that must succeed.
-  Bson must(const std::string& db, const std::string& cmd_json) {
-    Reply r = run(db, cmd_json);
-    EXPECT_TRUE(r.ok()) << cmd_json << ": " << r.status.to_string();
-    return r.doc;
-  }
+  using SimServer::SimServer;
 
   // {aggregate: coll|1, pipeline: [{$changeStream: spec}, extra...], cursor: {batchSize}}.
   Reply open(const std::string& db, const std::string& coll, const std::string& spec_json,
@@ -287,7 +238,7 @@ class StreamServer {
   }
 
   std::string collection_uuid_hex(const std::string& db, const std::string& coll) {
-    Bson reply = must(db, "{\"listCollections\": 1, \"filter\": {\"name\": \"" + coll + "\"}}");
+    Bson reply = must(db, "{\"listCollections\": 1, \"filter\": {\"name\": \"" + coll + "\"}}").doc;
     Batch b = batch_of(reply, "firstBatch");
     if (b.events.empty()) return {};
     Bson info = field_doc(b.events[0], "info");
@@ -299,10 +250,6 @@ class StreamServer {
     bson_iter_binary(&it, &st, &len, &data);
     return hex_of(data, len);
   }
-
- private:
-  std::unique_ptr<testsupport::MongosimProcess> process_;
-  mongoc_client_t* client_ = nullptr;
 };
 
 // The emulated versions, as --server-version arguments.

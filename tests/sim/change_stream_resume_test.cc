@@ -176,7 +176,7 @@ class HistoryLost : public ::testing::Test {
 };
 
 std::pair<uint32_t, uint32_t> oldest_entry(StreamServer& s) {
-  Bson r = s.must("local", R"({"find": "oplog.rs", "sort": {"$natural": 1}, "limit": 1})");
+  Bson r = s.must("local", R"({"find": "oplog.rs", "sort": {"$natural": 1}, "limit": 1})").doc;
   Batch b = batch_of(r, "firstBatch");
   if (b.events.empty()) return {0, 0};
   return field_ts(b.events[0], "ts");
