@@ -354,9 +354,17 @@ bool value_truthy(const bson_iter_t* it) {
 }
 
 std::string_view array_key(uint32_t i, char (&buf)[16]) {
-  const char* key = nullptr;
-  size_t n = bson_uint32_to_string(i, &key, buf, sizeof buf);
-  return {key, n};
+  // Decimal digits written from the end of the buffer: libbson's bson_uint32_to_string
+  // formats keys from 1000 on with snprintf, which dominated building large batches.
+  // NUL-terminated too, for callers that pass .data() on as a C string.
+  char* end = buf + sizeof buf - 1;
+  *end = '\0';
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + i % 10);
+    i /= 10;
+  } while (i != 0);
+  return {p, static_cast<size_t>(end - p)};
 }
 
 }  // namespace common

@@ -84,6 +84,17 @@ int64_t scan_for_key(const uint8_t* d, uint32_t len, std::string_view key) {
   return p == end ? 0 : -1;
 }
 
+std::optional<std::string_view> scan_element(const uint8_t* d, uint32_t len, std::string_view key) {
+  int64_t p = scan_for_key(d, len, key);
+  if (p < 0) return std::nullopt;
+  if (p == 0) return std::string_view();
+  size_t at = static_cast<size_t>(p);
+  size_t v = at + 1 + key.size() + 1;
+  int64_t n = value_size(d[at], d + v, (len - 1) - v);
+  if (n < 0) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(d + at), v - at + static_cast<size_t>(n));
+}
+
 namespace {
 thread_local const FrozenFieldIndex* t_frozen = nullptr;
 }  // namespace

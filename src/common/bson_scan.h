@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace common {
@@ -15,6 +16,11 @@ namespace common {
 // The offset of the first top-level element named `key` (> 0), 0 when the document has no
 // such element, or -1 when the bytes hold something this scanner leaves to libbson.
 int64_t scan_for_key(const uint8_t* data, uint32_t len, std::string_view key);
+
+// The whole first top-level element named `key` (type, key and value bytes); empty when the
+// document has no such element; nullopt when the bytes hold something this scanner leaves
+// to libbson.
+std::optional<std::string_view> scan_element(const uint8_t* data, uint32_t len, std::string_view key);
 
 // True only when the document is certainly valid as libbson's bson_validate with
 // BSON_VALIDATE_UTF8_ALLOW_NULL sees it, nested at most `max_depth` levels (the top level

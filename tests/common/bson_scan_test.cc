@@ -74,6 +74,26 @@ TEST(BsonScan, FindFieldAgreesWithLibbson) {
   }
 }
 
+TEST(BsonScan, ScanElementIsTheElementLibbsonIterates) {
+  std::mt19937 rng(17);
+  for (int round = 0; round < 500; ++round) {
+    Bson doc = random_doc(rng);
+    for (const char* key : {"_id", "f1", "f2", "missing"}) {
+      auto fast = scan_element(doc.data(), static_cast<uint32_t>(doc.size()), key);
+      ASSERT_TRUE(fast.has_value()) << key;  // random_doc holds only types the scanner knows
+      bson_iter_t it;
+      if (!bson_iter_init_find(&it, doc.get(), key)) {
+        EXPECT_TRUE(fast->empty()) << key;
+        continue;
+      }
+      bson_iter_t next = it;
+      uint32_t start = bson_iter_offset(&it);
+      uint32_t end = bson_iter_next(&next) ? bson_iter_offset(&next) : static_cast<uint32_t>(doc.size()) - 1;
+      EXPECT_EQ(*fast, std::string_view(reinterpret_cast<const char*>(doc.data()) + start, end - start)) << key;
+    }
+  }
+}
+
 TEST(BsonScan, ScanReportsAbsentAndUnsure) {
   Bson doc = *Bson::from_json(R"({"a": 1, "b": "x"})");
   EXPECT_GT(scan_for_key(doc.data(), doc.size(), "b"), 0);

@@ -59,6 +59,8 @@ TEST(Bson, ArrayKeys) {
   char buf[16];
   EXPECT_EQ(common::array_key(0, buf), "0");
   EXPECT_EQ(common::array_key(1234, buf), "1234");
+  EXPECT_EQ(common::array_key(4294967295u, buf), "4294967295");
+  EXPECT_STREQ(common::array_key(100000, buf).data(), "100000");  // NUL-terminated
 }
 
 TEST(Bson, ValueToJson) {
