@@ -28,9 +28,13 @@ constexpr VersionInfo kVersions[] = {
     {"8.0", 80, 25, "8.0.4"},
 };
 
+// On every command's path (version() decides reply shapes): no strlen, no string compare.
 const VersionInfo& info_for(const std::string& v) {
-  for (const auto& i : kVersions) {
-    if (v == i.name) return i;
+  static_assert(sizeof("7.0") == 4, "release names are three characters");
+  if (v.size() == 3) {
+    for (const auto& i : kVersions) {
+      if (v[0] == i.name[0] && v[2] == i.name[2] && v[1] == '.') return i;
+    }
   }
   return kVersions[3];  // parse_server_options only admits the listed names
 }

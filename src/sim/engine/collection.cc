@@ -181,8 +181,8 @@ Result<int64_t> Collection::insert(DocRef doc, const WriteContext& wc) {
   for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->add(keys[i].keys, rid, keys[i].multikey);
   data_size_ += doc.size();
   ++generation_;
-  auto [pos, inserted] = records_.emplace(rid, std::move(doc));
-  (void)inserted;
+  // RecordIds only grow: the new record goes in at the end without a search.
+  auto pos = records_.emplace_hint(records_.end(), rid, std::move(doc));
   if (observer_) observer_->on_insert(*this, pos->second, wc);
   if (options_.capped) evict_for_capped();
   return rid;

@@ -773,6 +773,8 @@ Status Index::keys_for(const bson_t* doc, std::vector<std::string>* keys, bool* 
 }
 
 int64_t Index::find_unique(const std::string& key) const {
+  // Keys that only grow (ObjectIds, counters, dates) sort after every entry: one comparison.
+  if (entries_.empty() || entries_.rbegin()->first < key) return -1;
   auto it = entries_.find(key);
   return it == entries_.end() ? -1 : it->second;
 }
@@ -790,12 +792,21 @@ void Index::add(const std::vector<std::string>& keys, int64_t rid, bool is_multi
   if (is_multikey) multikey_ = true;
   bool unique = desc_.unique;
   for (const auto& k : keys) {
+    // A key after every entry (growing _ids, dates) goes in at the end without a search.
     if (unique) {
-      entries_.emplace(k, rid);
+      if (!entries_.empty() && entries_.rbegin()->first < k) {
+        entries_.emplace_hint(entries_.end(), k, rid);
+      } else {
+        entries_.emplace(k, rid);
+      }
     } else {
       std::string full = k;
       keystring::append_record_id(full, rid);
-      entries_.emplace(std::move(full), rid);
+      if (!entries_.empty() && entries_.rbegin()->first < full) {
+        entries_.emplace_hint(entries_.end(), std::move(full), rid);
+      } else {
+        entries_.emplace(std::move(full), rid);
+      }
     }
   }
 }

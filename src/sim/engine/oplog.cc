@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/bson_scan.h"
 #include "sim/engine/collection.h"
 #include "sim/engine/engine_impl.h"
 #include "sim/engine/persist.h"
@@ -37,6 +38,7 @@ uint32_t elements_size(const DocRef& d) { return d && d.size() > 5 ? d.size() - 
 // The _id element of `d` (type, key and value bytes), or empty.
 std::string_view id_element(const DocRef& d) {
   if (!d) return {};
+  if (auto fast = common::scan_element(d.data(), d.size(), "_id")) return *fast;
   bson_t v = d.view();
   bson_iter_t it;
   if (!bson_iter_init_find(&it, &v, "_id")) return {};
@@ -139,7 +141,7 @@ DocRef optime_tail(int32_t stmt_id, Timestamp prev, int64_t term) {
 
 void set_prev_optime(OplogRecord& rec, Timestamp prev, int64_t term) { rec.tail = optime_tail(-1, prev, term); }
 
-Timestamp OplogStore::append(std::vector<OplogRecord>& recs, ClusterClock& clock,
+Timestamp OplogStore::append(std::span<OplogRecord> recs, ClusterClock& clock,
                              const std::function<void(const OplogRecord&)>& on_append, bool chain) {
   std::unique_lock lk(mu);
   Timestamp first, prev;
@@ -258,14 +260,12 @@ void OplogWriter::emit(OplogRecord r, const WriteContext& wc) {
   }
   fill_session(r, wc);
   r.wall_ms = wc.wall_ms ? wc.wall_ms : wall_now_ms();
-  std::vector<OplogRecord> recs;
-  recs.push_back(std::move(r));
-  emit_all(recs);
-  if (wc.prev_optime) *wc.prev_optime = recs.back().ts;
-  if (wc.last_optime) *wc.last_optime = recs.back().ts;
+  emit_all(std::span<OplogRecord>(&r, 1));
+  if (wc.prev_optime) *wc.prev_optime = r.ts;
+  if (wc.last_optime) *wc.last_optime = r.ts;
 }
 
-void OplogWriter::emit_all(std::vector<OplogRecord>& recs, bool chain) {
+void OplogWriter::emit_all(std::span<OplogRecord> recs, bool chain) {
   if (store_) {
     store_->append(recs, e_.server.clock, hook_, chain);
   } else {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,7 @@ class OplogStore {
   // returns the first; the callback runs under the lock for each appended record (journal).
   // With `chain`, each record after the first gets prevOpTime = the previous record's optime
   // (the entries of one transaction).
-  Timestamp append(std::vector<OplogRecord>& recs, ClusterClock& clock,
+  Timestamp append(std::span<OplogRecord> recs, ClusterClock& clock,
                    const std::function<void(const OplogRecord&)>& on_append, bool chain = false);
 
   mutable std::shared_mutex mu;
@@ -171,7 +172,7 @@ class OplogWriter : public OpObserver {
   std::shared_ptr<const NsRef> cmd_ns(const std::string& db, const std::string& uuid);
   void fill_session(OplogRecord& r, const WriteContext& wc);
   void emit(OplogRecord r, const WriteContext& wc);
-  void emit_all(std::vector<OplogRecord>& recs, bool chain = false);
+  void emit_all(std::span<OplogRecord> recs, bool chain = false);
   // The commitTransaction entry after a prepared transaction's last entry; returns its ts.
   Timestamp log_commit_of_prepared(const OplogRecord& prepare, const common::Bson& lsid, int64_t txn_number);
   void emit_command(const std::string& db, const std::string& uuid, common::Bson o, common::Bson o2 = {},

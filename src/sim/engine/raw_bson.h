@@ -6,12 +6,16 @@
 
 #include <bson/bson.h>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 namespace sim::engine {
+
+// BSON is little-endian; the fixed-size values are copied as the host holds them.
+static_assert(std::endian::native == std::endian::little, "RawBsonWriter assumes a little-endian host");
 
 class RawBsonWriter {
  public:
@@ -58,29 +62,47 @@ class RawBsonWriter {
   }
   // One element copied as it is (type, key and value bytes).
   void raw_element(std::string_view element) { out_.append(element.data(), element.size()); }
-  void int32(std::string_view key, int32_t v) {
-    head(BSON_TYPE_INT32, key);
-    put_u32(static_cast<uint32_t>(v));
-  }
-  void int64(std::string_view key, int64_t v) {
-    head(BSON_TYPE_INT64, key);
-    put_u64(static_cast<uint64_t>(v));
-  }
-  void date_time(std::string_view key, int64_t ms) {
-    head(BSON_TYPE_DATE_TIME, key);
-    put_u64(static_cast<uint64_t>(ms));
-  }
+  void int32(std::string_view key, int32_t v) { fixed(BSON_TYPE_INT32, key, static_cast<uint32_t>(v), 4); }
+  void int64(std::string_view key, int64_t v) { fixed(BSON_TYPE_INT64, key, static_cast<uint64_t>(v), 8); }
+  void date_time(std::string_view key, int64_t ms) { fixed(BSON_TYPE_DATE_TIME, key, static_cast<uint64_t>(ms), 8); }
   // A BSON timestamp: seconds `t`, increment `i`.
   void timestamp(std::string_view key, uint32_t t, uint32_t i) {
-    head(BSON_TYPE_TIMESTAMP, key);
-    put_u64((static_cast<uint64_t>(t) << 32) | i);
+    fixed(BSON_TYPE_TIMESTAMP, key, (static_cast<uint64_t>(t) << 32) | i, 8);
   }
 
  private:
+  // Type, key and a little-endian value of `n` bytes, in one append when the key is short
+  // (every key these hot paths write): one capacity check instead of four.
+  void fixed(bson_type_t type, std::string_view key, uint64_t v, size_t n) {
+    char b[64];
+    if (key.size() + 2 + n > sizeof b) {
+      head(type, key);
+      n == 4 ? put_u32(static_cast<uint32_t>(v)) : put_u64(v);
+      return;
+    }
+    b[0] = static_cast<char>(type);
+    std::memcpy(b + 1, key.data(), key.size());
+    b[1 + key.size()] = '\0';
+    if (n == 4) {
+      auto v32 = static_cast<uint32_t>(v);
+      std::memcpy(b + 2 + key.size(), &v32, 4);
+    } else {
+      std::memcpy(b + 2 + key.size(), &v, 8);
+    }
+    out_.append(b, key.size() + 2 + n);
+  }
   void head(bson_type_t type, std::string_view key) {
-    out_.push_back(static_cast<char>(type));
-    out_.append(key.data(), key.size());
-    out_.push_back('\0');
+    char b[64];
+    if (key.size() + 2 > sizeof b) {
+      out_.push_back(static_cast<char>(type));
+      out_.append(key.data(), key.size());
+      out_.push_back('\0');
+      return;
+    }
+    b[0] = static_cast<char>(type);
+    std::memcpy(b + 1, key.data(), key.size());
+    b[1 + key.size()] = '\0';
+    out_.append(b, key.size() + 2);
   }
   void put_u32(uint32_t v) {
     char b[4];

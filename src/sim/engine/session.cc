@@ -505,7 +505,7 @@ bool is_retry_of_executed_write(EngineImpl& e, const CommandContext& c) {
   std::shared_ptr<Session> s = session_of(e, c, &lsid_it);
   std::lock_guard checkout(s->checkout);
   return s->state == Session::TxnState::kRetryableWrite && s->active_txn_number == bson_iter_int64(&txn_it) &&
-         s->executed.count(0) > 0;
+         s->executed.contains(0);
 }
 
 namespace {

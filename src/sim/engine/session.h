@@ -51,6 +51,43 @@ struct StmtResult {
   DocRef reply;        // findAndModify: its whole reply fields (lastErrorObject, value)
 };
 
+// The executed statements of a session's current retryable write, by statement index: a
+// dense table for the indexes of a batch (at most maxWriteBatchSize of them, recorded in
+// order), a map for anything beyond. Cleared (keeping its capacity) per txnNumber.
+class ExecutedStatements {
+ public:
+  const StmtResult* find(int32_t id) const {
+    if (id >= 0 && static_cast<size_t>(id) < present_.size()) return present_[static_cast<size_t>(id)] ? &dense_[static_cast<size_t>(id)] : nullptr;
+    auto it = sparse_.find(id);
+    return it == sparse_.end() ? nullptr : &it->second;
+  }
+  bool contains(int32_t id) const { return find(id) != nullptr; }
+  void record(int32_t id, StmtResult r) {
+    if (id >= 0 && id < kDenseLimit) {
+      auto i = static_cast<size_t>(id);
+      if (i >= present_.size()) {
+        present_.resize(i + 1, 0);
+        dense_.resize(i + 1);
+      }
+      present_[i] = 1;
+      dense_[i] = std::move(r);
+      return;
+    }
+    sparse_[id] = std::move(r);
+  }
+  void clear() {
+    present_.clear();
+    dense_.clear();
+    sparse_.clear();
+  }
+
+ private:
+  static constexpr int32_t kDenseLimit = 100000;  // maxWriteBatchSize
+  std::vector<uint8_t> present_;
+  std::vector<StmtResult> dense_;
+  std::map<int32_t, StmtResult> sparse_;
+};
+
 class Session {
  public:
   explicit Session(common::Bson lsid) : lsid(std::move(lsid)) {}
@@ -65,7 +102,7 @@ class Session {
   enum class TxnState { kNone, kRetryableWrite, kInProgress, kCommitted, kAborted };
   int64_t active_txn_number = -1;
   TxnState state = TxnState::kNone;
-  std::map<int32_t, StmtResult> executed;   // retryable writes of active_txn_number
+  ExecutedStatements executed;               // retryable writes of active_txn_number
   Timestamp last_write_optime;               // prevOpTime of the next entry
   std::shared_ptr<Transaction> txn;          // kInProgress
   bool txn_failed = false;                   // a statement failed: the transaction is aborted

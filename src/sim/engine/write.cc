@@ -407,7 +407,7 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
         }
         continue;
       }
-      if (retry && retry->executed.count(static_cast<int32_t>(i))) {
+      if (retry && retry->executed.contains(static_cast<int32_t>(i))) {
         // A retried statement: done already, reported as done.
         ++res.n;
         continue;
@@ -416,7 +416,7 @@ Status cmd_insert(EngineImpl& e, CommandContext& c, bson_t* reply) {
       auto r = coll->insert(std::move(shaped[i]).value(), wc);
       if (r.ok()) {
         ++res.n;
-        if (retry) retry->executed[static_cast<int32_t>(i)] = StmtResult{1, 0, {}, {}};
+        if (retry) retry->executed.record(static_cast<int32_t>(i), StmtResult{1, 0, {}, {}});
       } else {
         res.append_error(static_cast<int64_t>(i), r.status());
         if (ordered) {
@@ -632,11 +632,10 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
   Session* retry = retryable_session();
   for (size_t i = 0; i < stmts.size(); ++i) {
     if (retry) {
-      auto done = retry->executed.find(static_cast<int32_t>(i));
-      if (done != retry->executed.end()) {
-        res.n += done->second.n;
-        res.n_modified += done->second.n_modified;
-        if (done->second.upserted_id) res.upserted.emplace_back(static_cast<int64_t>(i), done->second.upserted_id.bson());
+      if (const StmtResult* done = retry->executed.find(static_cast<int32_t>(i))) {
+        res.n += done->n;
+        res.n_modified += done->n_modified;
+        if (done->upserted_id) res.upserted.emplace_back(static_cast<int64_t>(i), done->upserted_id.bson());
         continue;
       }
       retryable_statement(retry, wc, i);
@@ -693,7 +692,7 @@ Status cmd_update(EngineImpl& e, CommandContext& c, bson_t* reply) {
       sr.n = static_cast<int32_t>(res.n - n_before);
       sr.n_modified = static_cast<int32_t>(res.n_modified - modified_before);
       if (res.upserted.size() > upserted_before) sr.upserted_id = DocRef::copy(res.upserted.back().second.get());
-      retry->executed[static_cast<int32_t>(i)] = std::move(sr);
+      retry->executed.record(static_cast<int32_t>(i), std::move(sr));
     }
   }
   res.append_to(reply, true);
@@ -746,9 +745,8 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
   Session* retry = retryable_session();
   for (size_t i = 0; i < stmts.size(); ++i) {
     if (retry) {
-      auto done = retry->executed.find(static_cast<int32_t>(i));
-      if (done != retry->executed.end()) {
-        res.n += done->second.n;
+      if (const StmtResult* done = retry->executed.find(static_cast<int32_t>(i))) {
+        res.n += done->n;
         continue;
       }
       retryable_statement(retry, wc, i);
@@ -824,7 +822,7 @@ Status cmd_delete(EngineImpl& e, CommandContext& c, bson_t* reply) {
       res.append_error(static_cast<int64_t>(i), s);
       if (ordered) break;
     } else if (retry) {
-      retry->executed[static_cast<int32_t>(i)] = StmtResult{static_cast<int32_t>(res.n - n_before), 0, {}, {}};
+      retry->executed.record(static_cast<int32_t>(i), StmtResult{static_cast<int32_t>(res.n - n_before), 0, {}, {}});
     }
   }
   res.append_to(reply, false);
@@ -902,10 +900,9 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   WriteContext wc = write_context(c);
   Session* retry = retryable_session();
   if (retry) {
-    auto done = retry->executed.find(0);
-    if (done != retry->executed.end()) {
-      if (done->second.reply) {
-        bson_t saved = done->second.reply.view();
+    if (const StmtResult* done = retry->executed.find(0)) {
+      if (done->reply) {
+        bson_t saved = done->reply.view();
         bson_concat(reply, &saved);
       }
       return finish_write_reply(c, e.version(), reply);
@@ -974,7 +971,7 @@ Status cmd_find_and_modify(EngineImpl& e, CommandContext& c, bson_t* reply) {
   } else {
     bson_append_null(reply, "value", -1);
   }
-  if (retry) retry->executed[0] = StmtResult{n, 0, {}, DocRef::copy(reply)};
+  if (retry) retry->executed.record(0, StmtResult{n, 0, {}, DocRef::copy(reply)});
   return finish_write_reply(c, e.version(), reply);
 }
 
