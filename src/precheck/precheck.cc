@@ -52,6 +52,7 @@ const std::vector<ItemInfo>& item_catalog() {
       {"destination.sharding", "Sharded destination: shard keys"},
       {"hosts.clock_skew", "Clock skew between the hosts"},
       {"source.writes_during_copy", "Writes stopped during a migration without incremental"},
+      {"task.transforms", "Every configured transform (etl) can be applied"},
   };
   return items;
 }
@@ -218,6 +219,7 @@ class Runner {
     sharding();
     clock_skew();
     writes_during_copy();
+    transforms();
     std::stable_sort(report_.items.begin(), report_.items.end(), [](const Item& a, const Item& b) {
       return position(a.id) < position(b.id);
     });
@@ -847,6 +849,19 @@ class Runner {
            : "without incremental migration, writes to the source during the copy are not migrated",
         "stop writing to the source before starting and until the migration finishes, or add incremental to "
         "migration_types");
+  }
+
+  // The task file accepts and validates `etl`, but neither the copy nor the incremental phase
+  // applies transforms yet: a task with any must not start and silently migrate untransformed
+  // documents.
+  void transforms() {
+    bool ok = o_.etl.empty();
+    add("task.transforms", ok,
+        ok ? "no transforms configured"
+           : std::to_string(o_.etl.size()) + " transform(s) in etl, which this version does not apply to the copy or "
+                                             "the incremental phase",
+        "remove the etl section and transform on the destination after the cut-over (for example with an "
+        "aggregation ending in $merge)");
   }
 
   const task::TaskFile& task_;

@@ -82,6 +82,22 @@ TEST_F(PrecheckTest, StandaloneSourceAllowsFullMigrationOnly) {
   EXPECT_EQ(w.detail, "without incremental migration, writes to the source during the copy are not migrated");
 }
 
+TEST_F(PrecheckTest, TransformsBlockTheStartBecauseTheyAreNotAppliedYet) {
+  auto src = simpair::start(), dst = simpair::start();
+  ASSERT_TRUE(src && dst);
+  seed_shop(*src);
+  auto plain = run(*src, *dst, "objects:\n  include: [shop]\n");
+  EXPECT_EQ(item(plain, "task.transforms").status, Status::kPassed);
+  EXPECT_EQ(item(plain, "task.transforms").detail, "no transforms configured");
+  auto r = run(*src, *dst, "objects:\n  include: [shop]\netl:\n  - objects: 'shop.*'\n    set: {migrated: true}\n");
+  auto t = item(r, "task.transforms");
+  EXPECT_EQ(t.level, precheck::Level::kError);
+  EXPECT_EQ(t.status, Status::kFailed);
+  EXPECT_EQ(t.detail, "1 transform(s) in etl, which this version does not apply to the copy or the incremental phase");
+  EXPECT_NE(t.fix.find("remove the etl section"), std::string::npos) << t.fix;
+  EXPECT_TRUE(r.blocked());
+}
+
 TEST_F(PrecheckTest, UnreachableHostFailsConnectivityAndTheItemsThatNeedIt) {
   auto dst = simpair::start();
   ASSERT_TRUE(dst);
