@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -44,20 +45,6 @@ ssize_t recv_spinning(int fd, char* buf, size_t n) {
     if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
     if (Clock::now() >= until) return ::recv(fd, buf, n, 0);
   }
-}
-
-bool read_full(int fd, TlsStream* tls, char* buf, size_t n) {
-  while (n > 0) {
-    ssize_t r = tls ? tls->read(buf, n) : recv_spinning(fd, buf, n);
-    if (r == 0) return false;
-    if (r < 0) {
-      if (!tls && errno == EINTR) continue;
-      return false;
-    }
-    buf += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
 }
 
 bool write_full(int fd, TlsStream* tls, const char* buf, size_t n) {
@@ -316,27 +303,45 @@ void Listener::serve(Connection* conn) {
 void Listener::serve_messages(Connection* conn) {
   const int fd = conn->fd;
   TlsStream* tls = conn->tls.get();
-  std::string msg;
+  // Bytes read from the connection: whole messages are handled from the front of `in`, and
+  // each read takes whatever the socket has ready (up to 64 KiB more than needed), so a small
+  // request costs one recv(2), not one for its header and another for its body.
+  std::string in;
+  size_t have = 0;
+  auto fill = [&](size_t need) {
+    while (have < need) {
+      if (in.size() < need || in.size() - have < 4096) in.resize(std::max(need, have + (64u << 10)));
+      ssize_t r = tls ? tls->read(in.data() + have, in.size() - have) : recv_spinning(fd, in.data() + have, in.size() - have);
+      if (r == 0) return false;
+      if (r < 0) {
+        if (!tls && errno == EINTR) continue;
+        return false;
+      }
+      have += static_cast<size_t>(r);
+    }
+    return true;
+  };
   while (!stopping_.load()) {
-    char header[16];
-    if (!read_full(fd, tls, header, sizeof header)) break;
-    auto h = parse_header(std::string_view(header, sizeof header));
+    if (!fill(16)) break;
+    auto h = parse_header(std::string_view(in.data(), 16));
     if (!h.ok()) {
       MS_LOG_WARN("conn{}: {}; closing connection", conn->client.connection_id, h.status().message());
       break;
     }
-    msg.assign(header, sizeof header);
-    msg.resize(static_cast<size_t>(h->message_length));
-    if (!read_full(fd, tls, msg.data() + 16, msg.size() - 16)) break;
-    state_.bytes_in.fetch_add(static_cast<int64_t>(msg.size()));
+    const auto len = static_cast<size_t>(h->message_length);
+    if (!fill(len)) break;
+    state_.bytes_in.fetch_add(static_cast<int64_t>(len));
     state_.num_requests.fetch_add(1);
-    Dispatcher::Outcome out = dispatcher_.handle_message(conn->client, msg);
+    Dispatcher::Outcome out = dispatcher_.handle_message(conn->client, std::string_view(in.data(), len));
     if (!out.reply.empty()) {
       if (!write_full(fd, tls, out.reply.data(), out.reply.size())) break;
       state_.bytes_out.fetch_add(static_cast<int64_t>(out.reply.size()));
     }
     if (out.close) break;
-    if (msg.capacity() > (1u << 20)) std::string().swap(msg);  // do not pin a 48 MB buffer
+    // The next message (if its first bytes came with this one) moves to the front.
+    if (have > len) std::memmove(in.data(), in.data() + len, have - len);
+    have -= len;
+    if (have == 0 && in.size() > (1u << 20)) std::string().swap(in);  // do not pin a 48 MB buffer
   }
 }
 
