@@ -3,6 +3,8 @@
 // the dbpath stops the start with a clear message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -173,6 +175,80 @@ TEST(ReplPersist, ForeignAndCorruptFilesStopTheStartWithAMessage) {
   EXPECT_FALSE(q.ok());
   EXPECT_NE(q.status().message().find("mongosim.checkpoint"), std::string::npos) << q.status().message();
   std::filesystem::remove_all(dir);
+}
+
+// The framed records of a checkpoint file: their payload sizes, in order.
+std::vector<uint32_t> checkpoint_records(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint32_t> sizes;
+  size_t pos = 0;
+  while (pos + 8 <= data.size()) {
+    uint32_t len = 0;
+    std::memcpy(&len, data.data() + pos, 4);
+    sizes.push_back(len);
+    pos += 8 + len;
+  }
+  EXPECT_EQ(pos, data.size()) << "the records do not end at the end of " << path;
+  return sizes;
+}
+
+TEST(ReplPersist, LargeCollectionsAreCheckpointedInChunksAndComeBack) {
+  // 24 MB in one collection: its documents must be written in chunks of about 8 MB (a
+  // reader refuses records over 64 MB, so one record per collection lost any collection
+  // larger than that at the next start).
+  SimServer s;
+  ASSERT_TRUE(s.up());
+  const std::string pad(20000, 'x');
+  for (int batch = 0; batch < 12; ++batch) {
+    std::string docs;
+    for (int i = 0; i < 100; ++i) {
+      if (i) docs += ", ";
+      docs += "{\"_id\": " + std::to_string(batch * 100 + i) + ", \"pad\": \"" + pad + "\"}";
+    }
+    s.must("p", "{\"insert\": \"big\", \"documents\": [" + docs + "]}");
+  }
+  ASSERT_TRUE(s.restart());
+  Reply n = s.must("p", R"({"count": "big"})");
+  EXPECT_NE(n.doc.json().find("\"n\" : 1200"), std::string::npos) << n.doc.json();
+  std::string path = s.process().dbpath() + "/mongosim.checkpoint";
+  auto sizes = checkpoint_records(path);
+  ASSERT_GT(sizes.size(), 4u);
+  uint32_t largest = *std::max_element(sizes.begin(), sizes.end());
+  EXPECT_LT(largest, 9u * 1024 * 1024) << "a record of " << largest << " bytes";
+}
+
+TEST(ReplPersist, AFailedStartLeavesTheFilesAsTheyWere) {
+  std::string dir;
+  {
+    SimServer s;
+    ASSERT_TRUE(s.up());
+    populate(s);
+    dir = s.process().dbpath();
+    s.process().stop();
+    // Keep the dbpath: damage the checkpoint after its first records (the loader gets past
+    // the header and some collections before it fails).
+    std::string cp = dir + "/mongosim.checkpoint";
+    std::fstream f(cp, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    auto size = static_cast<std::streamoff>(f.tellg());
+    ASSERT_GT(size, 400);
+    f.seekp(size - 40);
+    f.put('\x7f');
+    f.close();
+    auto read = [](const std::string& p) {
+      std::ifstream in(p, std::ios::binary);
+      return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    std::string before_cp = read(cp), before_journal = read(dir + "/mongosim.journal");
+    auto p = MongosimProcess::start({"--dbpath", dir});
+    EXPECT_FALSE(p.ok());
+    EXPECT_NE(p.status().message().find("mongosim.checkpoint is corrupt"), std::string::npos) << p.status().message();
+    EXPECT_EQ(read(cp), before_cp) << "the failed start rewrote the checkpoint";
+    EXPECT_EQ(read(dir + "/mongosim.journal"), before_journal);
+    // Nothing else was written either (no temporary checkpoint left behind).
+    EXPECT_FALSE(std::filesystem::exists(cp + ".tmp"));
+  }
 }
 
 TEST(ReplPersist, SecondProcessOnTheSameDbpathIsRefused) {

@@ -301,6 +301,7 @@ Status Persistence::open() {
   }
   MS_RETURN_IF_ERROR(write_checkpoint());
   MS_RETURN_IF_ERROR(open_journal(true));
+  opened_ = true;
   return Status::OK();
 }
 
@@ -673,7 +674,8 @@ Status Persistence::write_checkpoint() {
         auto key = common::array_key(i++, buf);
         bson_t v = doc.view();
         bson_append_document(&arr, key.data(), static_cast<int>(key.size()), &v);
-        if (chunk.len > 8 * 1024 * 1024) {
+        // The open array holds the chunk's bytes (its parent is only updated when it closes).
+        if (arr.len > 8 * 1024 * 1024) {
           bson_append_array_end(&chunk, &arr);
           frame(out, &chunk);
           start_chunk();
@@ -704,7 +706,8 @@ Status Persistence::write_checkpoint() {
         Bson b = r.to_bson(store->version());
         auto key = common::array_key(i++, buf);
         bson_append_document(&arr, key.data(), static_cast<int>(key.size()), b.get());
-        if (chunk.len > 8 * 1024 * 1024) {
+        // The open array holds the chunk's bytes (its parent is only updated when it closes).
+        if (arr.len > 8 * 1024 * 1024) {
           bson_append_array_end(&chunk, &arr);
           frame(out, &chunk);
           start_chunk();
@@ -811,6 +814,9 @@ Status Persistence::flush(bool sync) {
 }
 
 Status Persistence::close() {
+  // A start that failed (a corrupt file, a dbpath in use) must leave the files as they were:
+  // a checkpoint of what was loaded before the failure would replace the data with a part of it.
+  if (!opened_) return Status::OK();
   MS_RETURN_IF_ERROR(flush(true));
   MS_RETURN_IF_ERROR(write_checkpoint());
   if (journal_fd_ >= 0) {

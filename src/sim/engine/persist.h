@@ -67,6 +67,7 @@ class Persistence {
   mutable std::mutex mu_;
   std::string buffer_;
   bool replaying_ = false;
+  bool opened_ = false;  // open() completed: only then may close() write a checkpoint
   int64_t journal_bytes_ = 0;
   // The session fields ({lsid, txnNumber}) of the last journaled entry that had them: the
   // following entries of the same session are journaled without them ({e, s: 1}), and
