@@ -62,8 +62,7 @@ void Collection::rename(std::string db, std::string name) {
 }
 
 const DocRef* Collection::find(int64_t rid) const {
-  auto it = records_.find(rid);
-  return it == records_.end() ? nullptr : &it->second;
+  return records_.find_ptr(rid);
 }
 
 Index* Collection::find_index(std::string_view name) const {
@@ -181,17 +180,16 @@ Result<int64_t> Collection::insert(DocRef doc, const WriteContext& wc) {
   for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->add(keys[i].keys, rid, keys[i].multikey);
   data_size_ += doc.size();
   ++generation_;
-  // RecordIds only grow: the new record goes in at the end without a search.
-  auto pos = records_.emplace_hint(records_.end(), rid, std::move(doc));
-  if (observer_) observer_->on_insert(*this, pos->second, wc);
+  const DocRef& stored = records_.emplace(rid, std::move(doc));
+  if (observer_) observer_->on_insert(*this, stored, wc);
   if (options_.capped) evict_for_capped();
   return rid;
 }
 
 Status Collection::update(int64_t rid, DocRef post, const UpdateInfo& how, const WriteContext& wc) {
-  auto it = records_.find(rid);
-  if (it == records_.end()) return Status(common::kInternalError, "update of a missing record");
-  bson_t pre_view = it->second.view();
+  DocRef* cur = records_.find_ptr(rid);
+  if (!cur) return Status(common::kInternalError, "update of a missing record");
+  bson_t pre_view = cur->view();
   bson_t post_view = post.view();
   MS_RETURN_IF_ERROR(check_validator(&post_view, &pre_view, wc.bypass_validation));
   std::vector<IndexKeys> old_keys, new_keys;
@@ -203,25 +201,24 @@ Status Collection::update(int64_t rid, DocRef post, const UpdateInfo& how, const
     indexes_[i]->remove(old_keys[i].keys, rid);
     indexes_[i]->add(new_keys[i].keys, rid, new_keys[i].multikey);
   }
-  DocRef pre = std::move(it->second);
+  DocRef pre = std::move(*cur);
   data_size_ += static_cast<int64_t>(post.size()) - static_cast<int64_t>(pre.size());
-  it->second = std::move(post);
+  *cur = std::move(post);
   ++generation_;
-  if (observer_) observer_->on_update(*this, pre, it->second, how, wc);
+  if (observer_) observer_->on_update(*this, pre, *cur, how, wc);
   return Status::OK();
 }
 
 void Collection::remove(int64_t rid, const WriteContext& wc) {
-  auto it = records_.find(rid);
-  if (it == records_.end()) return;
-  bson_t view = it->second.view();
+  const DocRef* cur = records_.find_ptr(rid);
+  if (!cur) return;
+  bson_t view = cur->view();
   std::vector<IndexKeys> keys;
   if (compute_keys(&view, &keys).ok()) {
     for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->remove(keys[i].keys, rid);
   }
-  DocRef pre = std::move(it->second);
+  DocRef pre = records_.erase(rid);
   data_size_ -= pre.size();
-  records_.erase(it);
   ++generation_;
   if (observer_) observer_->on_delete(*this, pre, wc);
 }
@@ -232,13 +229,13 @@ void Collection::evict_for_capped() {
          ((options_.capped_size > 0 && data_size_ > options_.capped_size) ||
           (options_.capped_max > 0 && static_cast<int64_t>(records_.size()) > options_.capped_max))) {
     auto it = records_.begin();
+    const int64_t rid = it->first;
     bson_t view = it->second.view();
     std::vector<IndexKeys> keys;
     if (compute_keys(&view, &keys).ok()) {
-      for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->remove(keys[i].keys, it->first);
+      for (size_t i = 0; i < indexes_.size(); ++i) indexes_[i]->remove(keys[i].keys, rid);
     }
-    data_size_ -= it->second.size();
-    records_.erase(it);
+    data_size_ -= records_.erase(rid).size();
     ++generation_;
   }
 }
@@ -271,6 +268,7 @@ Status Collection::add_index(IndexDescriptor desc) {
     ix->add(keys, rid, mk);
   }
   indexes_.push_back(std::move(ix));
+  ++generation_;  // scanners holding positions in an index re-seek (see Scanner)
   return Status::OK();
 }
 
@@ -278,6 +276,7 @@ Status Collection::drop_index(std::string_view name) {
   auto it = std::find_if(indexes_.begin(), indexes_.end(), [&](const auto& ix) { return ix->desc().name == name; });
   if (it == indexes_.end()) return Status(common::kIndexNotFound, fmt::format("index not found with name [{}]", name));
   indexes_.erase(it);
+  ++generation_;
   return Status::OK();
 }
 

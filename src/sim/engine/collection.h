@@ -26,6 +26,7 @@
 #include "sim/engine/doc.h"
 #include "sim/engine/index.h"
 #include "sim/engine/observer.h"
+#include "sim/engine/record_store.h"
 
 namespace sim::engine {
 
@@ -73,7 +74,7 @@ class Collection {
   // ---- reads (mu shared) ----
   size_t count() const { return records_.size(); }
   int64_t data_size() const { return data_size_; }
-  const std::map<int64_t, DocRef>& records() const { return records_; }
+  const RecordStore& records() const { return records_; }
   // Changes with every write to the records (scans keep their position while it holds).
   uint64_t generation() const { return generation_; }
   const DocRef* find(int64_t rid) const;
@@ -85,8 +86,8 @@ class Collection {
   int64_t storage_size() const;
   int64_t total_index_size() const;
   // The first RecordId (oldest record), or -1 when empty.
-  int64_t first_rid() const { return records_.empty() ? -1 : records_.begin()->first; }
-  int64_t last_rid() const { return records_.empty() ? -1 : records_.rbegin()->first; }
+  int64_t first_rid() const { return records_.first_rid(); }
+  int64_t last_rid() const { return records_.last_rid(); }
 
   // ---- writes (mu exclusive) ----
   // Inserts a document (already shaped: _id first, validated field names). Returns its
@@ -133,7 +134,7 @@ class Collection {
   mql::ExpressionContext validator_ctx_;
   std::unique_ptr<mql::Matcher> validator_;
   std::atomic<bool> dropped_{false};
-  std::map<int64_t, DocRef> records_;
+  RecordStore records_;
   int64_t next_rid_ = 1;
   uint64_t generation_ = 0;
   int64_t data_size_ = 0;

@@ -548,7 +548,7 @@ bool Scanner::next_coll_scan(const Collection& coll, DocRef* out, int64_t* rid, 
   }
   const auto& recs = coll.records();
   while (true) {
-    std::map<int64_t, DocRef>::const_iterator it;
+    RecordStore::const_iterator it;
     if (!plan_.reverse) {
       if (!started_) {
         it = recs.begin();
@@ -606,8 +606,11 @@ bool Scanner::next_index_scan(const Collection& coll, DocRef* out, int64_t* rid,
     const KeyInterval& iv = ivs[plan_.reverse ? ivs.size() - 1 - interval_ : interval_];
     std::map<std::string, int64_t>::const_iterator it;
     bool inside = false;
+    const bool hinted = started_ && ipos_index_ == ix && pos_coll_ == &coll && pos_generation_ == coll.generation();
     if (!plan_.reverse) {
-      if (started_) {
+      if (hinted) {
+        it = std::next(ipos_);
+      } else if (started_) {
         it = entries.upper_bound(last_key_);
       } else if (iv.lo_inclusive) {
         it = entries.lower_bound(iv.lo);
@@ -620,7 +623,9 @@ bool Scanner::next_index_scan(const Collection& coll, DocRef* out, int64_t* rid,
         inside = c < 0 || (c == 0 && iv.hi_inclusive);
       }
     } else {
-      if (started_) {
+      if (hinted) {
+        it = ipos_;
+      } else if (started_) {
         it = entries.lower_bound(last_key_);
       } else if (iv.hi_inclusive) {
         std::string succ = prefix_successor(iv.hi);
@@ -642,9 +647,13 @@ bool Scanner::next_index_scan(const Collection& coll, DocRef* out, int64_t* rid,
     started_ = true;
     last_key_ = it->first;
     ++keys_examined_;
+    ipos_ = it;
+    ipos_index_ = ix;
+    pos_coll_ = &coll;
+    pos_generation_ = coll.generation();
     int64_t r = it->second;
     if (plan_.dedupe && !seen_.insert(r).second) continue;
-    const DocRef* d = coll.find(r);
+    const DocRef* d = coll.find(r);  // O(1): RecordStore
     if (d && accept(*d, details)) {
       *out = *d;
       *rid = r;

@@ -96,9 +96,13 @@ class Scanner {
   int64_t last_rid_ = 0;
   // A forward collection scan's position, valid while the collection's generation holds
   // (no write since): the next record is then one step on instead of a lookup.
-  std::map<int64_t, DocRef>::const_iterator pos_;
+  RecordStore::const_iterator pos_;
   const Collection* pos_coll_ = nullptr;
   uint64_t pos_generation_ = 0;
+  // An index scan's position likewise: the entry last returned, so the next entry is one
+  // step on instead of a search of the index.
+  std::map<std::string, int64_t>::const_iterator ipos_;
+  const Index* ipos_index_ = nullptr;
   std::string last_key_;
   size_t interval_ = 0;
   std::unordered_set<int64_t> seen_;
