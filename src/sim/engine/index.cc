@@ -595,6 +595,7 @@ Index::Index(IndexDescriptor d, mql::ServerVersion version) : desc_(std::move(d)
 std::unique_ptr<Index> Index::clone() const {
   auto c = std::make_unique<Index>(desc_, ectx_.version);
   c->entries_ = entries_;
+  c->key_bytes_ = key_bytes_;
   c->multikey_ = multikey_;
   return c;
 }
@@ -793,6 +794,8 @@ void Index::add(const std::vector<std::string>& keys, int64_t rid, bool is_multi
   bool unique = desc_.unique;
   for (const auto& k : keys) {
     // A key after every entry (growing _ids, dates) goes in at the end without a search.
+    size_t before = entries_.size();
+    size_t bytes = k.size();
     if (unique) {
       if (!entries_.empty() && entries_.rbegin()->first < k) {
         entries_.emplace_hint(entries_.end(), k, rid);
@@ -802,12 +805,14 @@ void Index::add(const std::vector<std::string>& keys, int64_t rid, bool is_multi
     } else {
       std::string full = k;
       keystring::append_record_id(full, rid);
+      bytes = full.size();
       if (!entries_.empty() && entries_.rbegin()->first < full) {
         entries_.emplace_hint(entries_.end(), std::move(full), rid);
       } else {
         entries_.emplace(std::move(full), rid);
       }
     }
+    if (entries_.size() != before) key_bytes_ += static_cast<int64_t>(bytes);
   }
 }
 
@@ -815,25 +820,26 @@ void Index::remove(const std::vector<std::string>& keys, int64_t rid) {
   for (const auto& k : keys) {
     if (desc_.unique) {
       auto it = entries_.find(k);
-      if (it != entries_.end() && it->second == rid) entries_.erase(it);
+      if (it != entries_.end() && it->second == rid) {
+        key_bytes_ -= static_cast<int64_t>(it->first.size());
+        entries_.erase(it);
+      }
     } else {
       std::string full = k;
       keystring::append_record_id(full, rid);
-      entries_.erase(full);
+      if (entries_.erase(full) > 0) key_bytes_ -= static_cast<int64_t>(full.size());
     }
   }
 }
 
 void Index::clear() {
   entries_.clear();
+  key_bytes_ = 0;
   multikey_ = false;
 }
 
-int64_t Index::approximate_size() const {
-  int64_t total = 4096;
-  for (const auto& [k, v] : entries_) total += static_cast<int64_t>(k.size()) + 16;
-  return total;
-}
+// Kept as a running total: collStats and dbStats (which tools poll) must not walk the index.
+int64_t Index::approximate_size() const { return 4096 + key_bytes_ + 16 * static_cast<int64_t>(entries_.size()); }
 
 Status Index::duplicate_key_error(const std::string& ns, const Bson& values) const {
   // "dup key: { a: 1 }" lists the key fields with their values.

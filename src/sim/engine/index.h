@@ -111,6 +111,7 @@ class Index {
   mql::ExpressionContext ectx_;
   std::unique_ptr<mql::Matcher> partial_;
   std::map<std::string, int64_t> entries_;
+  int64_t key_bytes_ = 0;  // the bytes of every key in entries_ (approximate_size)
   bool multikey_ = false;
 };
 
