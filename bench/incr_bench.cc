@@ -495,14 +495,15 @@ int main(int argc, char** argv) {
                 "| lag of probe documents, p99 | %.3f s | < 1 s |\n"
                 "| peak RSS of the process running the phase (after the replay / at the end) | %ld / %ld MiB | < 256 MiB |\n\n"
                 "The replay runs `apply::run_incremental` from T0 with the task defaults (8 lanes, batches of 1000 operations, "
-                "256 MB queue); %lld changes were applied. Probe documents are inserted on the source every 100 ms during the "
+                "%lld MB queue); %lld changes were applied. Probe documents are inserted on the source every 100 ms during the "
                 "steady load and polled on the destination by `_id`. The direct baseline's ordered bulk writes are split by libmongoc "
                 "into a new command each time the kind of change (insert, update, delete) changes; the applier groups each lane "
                 "batch into rounds of one update and one delete command per namespace, keeping each document's order, which is "
                 "why it can beat that baseline.\n%s\n",
                 kBegin, static_cast<long long>(entries), hot, static_cast<long long>(rate), seconds, load_before.c_str(),
                 bench::load_average().c_str(), static_cast<long long>(entries), hot, replay_rate, direct_rate, ratio, steady_rate,
-                p50, p99, rss_after_replay / 1024, rss_peak / 1024, static_cast<long long>(replayed), kEnd);
+                p50, p99, rss_after_replay / 1024, rss_peak / 1024,
+                static_cast<long long>(task::TaskOptions{}.incremental.queue_mb), static_cast<long long>(replayed), kEnd);
   std::fputs(buf, stdout);
   if (!write_file.empty() && !bench::replace_section(write_file, kBegin, kEnd, buf)) {
     std::fprintf(stderr, "cannot write %s\n", write_file.c_str());

@@ -142,7 +142,7 @@ struct IncrementalOptions {
   IncrementalMethod method = IncrementalMethod::kAuto;
   int lanes = 8;                 // parallel apply lanes
   int batch_ops = 1000;          // operations per apply batch
-  int64_t queue_mb = 256;        // change reader → applier queue bound
+  int64_t queue_mb = 64;         // change reader → applier queue bound (keeps the phase under 256 MB)
   int checkpoint_seconds = 5;
 };
 
