@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -626,13 +627,66 @@ Status Persistence::load_checkpoint(const std::string& path) {
   return Status::OK();
 }
 
+namespace {
+
+// Documents written as framed checkpoint records {k: <kind>, <field>: [doc, ...]} of about
+// 8 MB each (a reader refuses records over kMaxRecord), with `out` handed to `flush` once it
+// holds more than 32 MB.
+class ChunkWriter {
+ public:
+  ChunkWriter(std::string& out, const char* kind, const char* field, const std::function<Status()>& flush)
+      : out_(out), kind_(kind), field_(field), flush_(flush) {
+    start();
+  }
+  ~ChunkWriter() { bson_destroy(&chunk_); }
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
+
+  Status add(const bson_t* doc) {
+    auto key = common::array_key(count_++, key_);
+    bson_append_document(&arr_, key.data(), static_cast<int>(key.size()), doc);
+    // The open array holds the chunk's bytes (its parent is only updated when it closes).
+    if (arr_.len <= 8 * 1024 * 1024) return Status::OK();
+    bson_append_array_end(&chunk_, &arr_);
+    frame(out_, &chunk_);
+    start();
+    return out_.size() > 32 * 1024 * 1024 ? flush_() : Status::OK();
+  }
+  // Frames the last, partly filled chunk.
+  void finish() {
+    bson_append_array_end(&chunk_, &arr_);
+    if (count_ > 0) frame(out_, &chunk_);
+    count_ = 0;
+    bson_reinit(&chunk_);
+  }
+
+ private:
+  void start() {
+    bson_reinit(&chunk_);
+    common::append_utf8(&chunk_, "k", kind_);
+    bson_append_array_begin(&chunk_, field_, -1, &arr_);
+    count_ = 0;
+  }
+
+  std::string& out_;
+  const char* kind_;
+  const char* field_;
+  const std::function<Status()>& flush_;
+  bson_t chunk_ = BSON_INITIALIZER;
+  bson_t arr_;
+  uint32_t count_ = 0;
+  char key_[16];
+};
+
+}  // namespace
+
 Status Persistence::write_checkpoint() {
   std::string tmp = dir_ + "/" + kCheckpoint + ".tmp";
   std::string final_path = dir_ + "/" + kCheckpoint;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return Status(common::kInternalError, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
   std::string out;
-  auto flush_out = [&]() -> Status {
+  const std::function<Status()> flush_out = [&]() -> Status {
     Status st = write_all(fd, out, tmp);
     out.clear();
     return st;
@@ -660,32 +714,12 @@ Status Persistence::write_checkpoint() {
       bson_append_document(&rec, "meta", -1, meta.get());
       frame(out, &rec);
       bson_destroy(&rec);
-      // Documents in chunks of up to ~8 MB.
-      bson_t chunk = BSON_INITIALIZER, arr;
-      auto start_chunk = [&] {
-        bson_reinit(&chunk);
-        common::append_utf8(&chunk, "k", "docs");
-        bson_append_array_begin(&chunk, "docs", -1, &arr);
-      };
-      start_chunk();
-      uint32_t i = 0;
-      char buf[16];
+      ChunkWriter chunks(out, "docs", "docs", flush_out);
       for (const auto& [rid, doc] : coll->records()) {
-        auto key = common::array_key(i++, buf);
         bson_t v = doc.view();
-        bson_append_document(&arr, key.data(), static_cast<int>(key.size()), &v);
-        // The open array holds the chunk's bytes (its parent is only updated when it closes).
-        if (arr.len > 8 * 1024 * 1024) {
-          bson_append_array_end(&chunk, &arr);
-          frame(out, &chunk);
-          start_chunk();
-          i = 0;
-          if (out.size() > 32 * 1024 * 1024 && !(st = flush_out()).ok()) break;
-        }
+        if (!(st = chunks.add(&v)).ok()) break;
       }
-      bson_append_array_end(&chunk, &arr);
-      if (i > 0) frame(out, &chunk);
-      bson_destroy(&chunk);
+      chunks.finish();
       if (!st.ok() || !(st = flush_out()).ok()) break;
     }
     if (!st.ok()) break;
@@ -693,31 +727,12 @@ Status Persistence::write_checkpoint() {
   if (st.ok()) {
     if (OplogStore* store = e_.oplog_writer->store()) {
       std::shared_lock lk(store->mu);
-      bson_t chunk = BSON_INITIALIZER, arr;
-      auto start_chunk = [&] {
-        bson_reinit(&chunk);
-        common::append_utf8(&chunk, "k", "oplog");
-        bson_append_array_begin(&chunk, "entries", -1, &arr);
-      };
-      start_chunk();
-      uint32_t i = 0;
-      char buf[16];
+      ChunkWriter chunks(out, "oplog", "entries", flush_out);
       for (const auto& r : store->records()) {
         Bson b = r.to_bson(store->version());
-        auto key = common::array_key(i++, buf);
-        bson_append_document(&arr, key.data(), static_cast<int>(key.size()), b.get());
-        // The open array holds the chunk's bytes (its parent is only updated when it closes).
-        if (arr.len > 8 * 1024 * 1024) {
-          bson_append_array_end(&chunk, &arr);
-          frame(out, &chunk);
-          start_chunk();
-          i = 0;
-          if (out.size() > 32 * 1024 * 1024 && !(st = flush_out()).ok()) break;
-        }
+        if (!(st = chunks.add(b.get())).ok()) break;
       }
-      bson_append_array_end(&chunk, &arr);
-      if (i > 0) frame(out, &chunk);
-      bson_destroy(&chunk);
+      chunks.finish();
     }
   }
   if (st.ok()) {
