@@ -791,28 +791,25 @@ int64_t Index::find_other_with_prefix(const std::string& key, int64_t self) cons
 
 void Index::add(const std::vector<std::string>& keys, int64_t rid, bool is_multikey) {
   if (is_multikey) multikey_ = true;
-  bool unique = desc_.unique;
-  for (const auto& k : keys) {
-    // A key after every entry (growing _ids, dates) goes in at the end without a search.
+  auto put = [&](std::string entry) {
+    size_t bytes = entry.size();
     size_t before = entries_.size();
-    size_t bytes = k.size();
-    if (unique) {
-      if (!entries_.empty() && entries_.rbegin()->first < k) {
-        entries_.emplace_hint(entries_.end(), k, rid);
-      } else {
-        entries_.emplace(k, rid);
-      }
+    // An entry after every other (growing _ids, dates) goes in at the end without a search.
+    if (!entries_.empty() && entries_.rbegin()->first < entry) {
+      entries_.emplace_hint(entries_.end(), std::move(entry), rid);
+    } else {
+      entries_.emplace(std::move(entry), rid);
+    }
+    if (entries_.size() != before) key_bytes_ += static_cast<int64_t>(bytes);
+  };
+  for (const auto& k : keys) {
+    if (desc_.unique) {
+      put(k);
     } else {
       std::string full = k;
       keystring::append_record_id(full, rid);
-      bytes = full.size();
-      if (!entries_.empty() && entries_.rbegin()->first < full) {
-        entries_.emplace_hint(entries_.end(), std::move(full), rid);
-      } else {
-        entries_.emplace(std::move(full), rid);
-      }
+      put(std::move(full));
     }
-    if (entries_.size() != before) key_bytes_ += static_cast<int64_t>(bytes);
   }
 }
 

@@ -74,36 +74,39 @@ class RawBsonWriter {
   // Type, key and a little-endian value of `n` bytes, in one append when the key is short
   // (every key these hot paths write): one capacity check instead of four.
   void fixed(bson_type_t type, std::string_view key, uint64_t v, size_t n) {
-    char b[64];
-    if (key.size() + 2 + n > sizeof b) {
+    char b[kShortKey + 2 + 8];
+    if (key.size() > kShortKey) {
       head(type, key);
       n == 4 ? put_u32(static_cast<uint32_t>(v)) : put_u64(v);
       return;
     }
-    b[0] = static_cast<char>(type);
-    std::memcpy(b + 1, key.data(), key.size());
-    b[1 + key.size()] = '\0';
+    size_t at = head_into(b, type, key);
     if (n == 4) {
       auto v32 = static_cast<uint32_t>(v);
-      std::memcpy(b + 2 + key.size(), &v32, 4);
+      std::memcpy(b + at, &v32, 4);
     } else {
-      std::memcpy(b + 2 + key.size(), &v, 8);
+      std::memcpy(b + at, &v, 8);
     }
-    out_.append(b, key.size() + 2 + n);
+    out_.append(b, at + n);
   }
   void head(bson_type_t type, std::string_view key) {
-    char b[64];
-    if (key.size() + 2 > sizeof b) {
+    if (key.size() > kShortKey) {
       out_.push_back(static_cast<char>(type));
       out_.append(key.data(), key.size());
       out_.push_back('\0');
       return;
     }
+    char b[kShortKey + 2];
+    out_.append(b, head_into(b, type, key));
+  }
+  // Writes type, key and its NUL into `b` (room for kShortKey + 2); returns the length.
+  static size_t head_into(char* b, bson_type_t type, std::string_view key) {
     b[0] = static_cast<char>(type);
     std::memcpy(b + 1, key.data(), key.size());
     b[1 + key.size()] = '\0';
-    out_.append(b, key.size() + 2);
+    return key.size() + 2;
   }
+  static constexpr size_t kShortKey = 54;  // keys up to this length take the one-append path
   void put_u32(uint32_t v) {
     char b[4];
     for (int k = 0; k < 4; ++k) b[k] = static_cast<char>((v >> (8 * k)) & 0xff);
