@@ -6,13 +6,14 @@
 
 #include <cstdio>
 #include <set>
+#include <string_view>
 
 namespace sim {
 
 namespace {
 
 struct VersionInfo {
-  const char* name;
+  std::string_view name;
   mql::ServerVersion version;
   int max_wire;
   const char* full;
@@ -28,13 +29,11 @@ constexpr VersionInfo kVersions[] = {
     {"8.0", 80, 25, "8.0.4"},
 };
 
-// On every command's path (version() decides reply shapes): no strlen, no string compare.
+// On every command's path (version() decides reply shapes): names are string_views, so a
+// comparison is a length check and a 3-byte memcmp, not a strlen.
 const VersionInfo& info_for(const std::string& v) {
-  static_assert(sizeof("7.0") == 4, "release names are three characters");
-  if (v.size() == 3) {
-    for (const auto& i : kVersions) {
-      if (v[0] == i.name[0] && v[2] == i.name[2] && v[1] == '.') return i;
-    }
+  for (const auto& i : kVersions) {
+    if (v == i.name) return i;
   }
   return kVersions[3];  // parse_server_options only admits the listed names
 }

@@ -87,7 +87,7 @@ class RecordStore {
   // Stores record `rid`, which must not be present (RecordIds come in increasing order;
   // a gap before it is left as removed slots).
   DocRef& emplace(int64_t rid, DocRef doc) {
-    if (slots_.empty() && live_ == 0) base_ = rid;
+    if (slots_.empty()) base_ = rid;
     if (rid < base_) {  // before the front (never for RecordIds handed out in order)
       slots_.insert(slots_.begin(), static_cast<size_t>(base_ - rid), DocRef());
       base_ = rid;

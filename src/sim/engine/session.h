@@ -57,34 +57,31 @@ struct StmtResult {
 class ExecutedStatements {
  public:
   const StmtResult* find(int32_t id) const {
-    if (id >= 0 && static_cast<size_t>(id) < present_.size()) return present_[static_cast<size_t>(id)] ? &dense_[static_cast<size_t>(id)] : nullptr;
+    if (id >= 0 && static_cast<size_t>(id) < dense_.size()) {
+      const auto& slot = dense_[static_cast<size_t>(id)];
+      return slot ? &*slot : nullptr;
+    }
     auto it = sparse_.find(id);
     return it == sparse_.end() ? nullptr : &it->second;
   }
   bool contains(int32_t id) const { return find(id) != nullptr; }
   void record(int32_t id, StmtResult r) {
-    if (id >= 0 && id < kDenseLimit) {
-      auto i = static_cast<size_t>(id);
-      if (i >= present_.size()) {
-        present_.resize(i + 1, 0);
-        dense_.resize(i + 1);
-      }
-      present_[i] = 1;
-      dense_[i] = std::move(r);
+    if (id < 0 || id >= kDenseLimit) {
+      sparse_[id] = std::move(r);
       return;
     }
-    sparse_[id] = std::move(r);
+    auto i = static_cast<size_t>(id);
+    if (i >= dense_.size()) dense_.resize(i + 1);
+    dense_[i] = std::move(r);
   }
   void clear() {
-    present_.clear();
     dense_.clear();
     sparse_.clear();
   }
 
  private:
   static constexpr int32_t kDenseLimit = 100000;  // maxWriteBatchSize
-  std::vector<uint8_t> present_;
-  std::vector<StmtResult> dense_;
+  std::vector<std::optional<StmtResult>> dense_;
   std::map<int32_t, StmtResult> sparse_;
 };
 
